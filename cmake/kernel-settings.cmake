@@ -1,0 +1,24 @@
+# Initial-cache script for the seL4 kernel build (`cmake -C`).
+#
+# Turns cmake/platform.conf into the kernel's settings so that the kernel,
+# taskman's boot check and the QEMU command line cannot disagree.
+
+file(STRINGS "${CMAKE_CURRENT_LIST_DIR}/platform.conf" qsoe_lines REGEX "^[A-Z0-9_]+=")
+foreach(qsoe_line IN LISTS qsoe_lines)
+    string(REGEX REPLACE "=.*$" "" qsoe_key "${qsoe_line}")
+    string(REGEX REPLACE "^[^=]*=" "" qsoe_value "${qsoe_line}")
+    set(QSOE_${qsoe_key} "${qsoe_value}")
+endforeach()
+
+set(CROSS_COMPILER_PREFIX "riscv64-linux-gnu-" CACHE STRING "")
+set(KernelPlatform "${QSOE_PLATFORM}" CACHE STRING "")
+set(KernelSel4Arch "${QSOE_SEL4_ARCH}" CACHE STRING "")
+set(KernelIsMCS "${QSOE_MCS}" CACHE BOOL "")
+set(KernelMaxNumNodes "${QSOE_HARTS}" CACHE STRING "")
+# The kernel's device tree is dumped from QEMU at configure time with this
+# much memory; QEMU must later boot with the same -m.
+set(QEMU_MEMORY "${QSOE_MEMORY_MIB}" CACHE STRING "")
+# A verification build silently turns printing off.
+set(KernelVerificationBuild OFF CACHE BOOL "")
+set(KernelDebugBuild "${QSOE_DEBUG}" CACHE BOOL "")
+set(KernelPrinting "${QSOE_DEBUG}" CACHE BOOL "")

@@ -1,0 +1,74 @@
+//! What the boot command line (`/chosen/bootargs`, QEMU's `-append`) asks of
+//! taskman.
+
+/// What taskman does once it is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Serve the system (the default).
+    Run,
+    /// Run the in-guest test suite, report, power off.
+    Test,
+    /// Run the benchmarks, report, power off.
+    Bench,
+}
+
+/// The parsed command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BootArgs<'a> {
+    pub mode: Mode,
+    /// `qsoe.tests=<substring>`: run only tests whose names contain it.
+    pub test_filter: Option<&'a str>,
+}
+
+impl<'a> BootArgs<'a> {
+    /// Parses space-separated `key=value` words; unknown words are left for
+    /// others (the kernel, programs) and malformed values fall back to the
+    /// defaults, reported in `Err` so taskman can say so.
+    pub fn parse(line: &'a str) -> Result<Self, &'a str> {
+        let mut args = Self {
+            mode: Mode::Run,
+            test_filter: None,
+        };
+        for word in line.split_ascii_whitespace() {
+            match word.split_once('=') {
+                Some(("qsoe.mode", "run")) => args.mode = Mode::Run,
+                Some(("qsoe.mode", "test")) => args.mode = Mode::Test,
+                Some(("qsoe.mode", "bench")) => args.mode = Mode::Bench,
+                Some(("qsoe.mode", _)) => return Err(word),
+                Some(("qsoe.tests", filter)) => args.test_filter = Some(filter),
+                _ => {}
+            }
+        }
+        Ok(args)
+    }
+
+    /// Whether the test `name` is selected.
+    pub fn selects(&self, name: &str) -> bool {
+        self.test_filter.is_none_or(|f| name.contains(f))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_line_means_run_everything() {
+        let args = BootArgs::parse("").unwrap();
+        assert_eq!(args.mode, Mode::Run);
+        assert!(args.selects("boot::bootinfo"));
+    }
+
+    #[test]
+    fn mode_and_filter_are_read_among_other_words() {
+        let args = BootArgs::parse("console=ttyS0 qsoe.mode=test  qsoe.tests=smp::").unwrap();
+        assert_eq!(args.mode, Mode::Test);
+        assert!(args.selects("smp::every_core_runs"));
+        assert!(!args.selects("boot::bootinfo"));
+    }
+
+    #[test]
+    fn unknown_mode_is_reported() {
+        assert_eq!(BootArgs::parse("qsoe.mode=fast"), Err("qsoe.mode=fast"));
+    }
+}

@@ -1,0 +1,14 @@
+//! Taskman's bookkeeping, apart from the seL4 calls that act on it.
+//!
+//! Everything here is plain Rust over plain data so that it runs in host
+//! unit tests in milliseconds; `rootserver/src` is the thin layer that
+//! turns its decisions into invocations.
+#![no_std]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod boot;
+pub mod bootargs;
+pub mod slots;

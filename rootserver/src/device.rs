@@ -1,0 +1,40 @@
+//! Frames of device memory at a chosen physical address.
+
+use crate::Taskman;
+use sel4::{Error, Frame};
+use sel4_sys::{object, size_bits};
+
+/// Creates a frame for the device page at `paddr` from the device untyped
+/// that covers it.
+///
+/// Retype places objects one after another, each aligned to its size, so
+/// the watermark is first moved to `paddr` by creating one padding untyped
+/// per set bit of the offset (largest first, so each lands aligned). The
+/// padding is deleted once the frame exists; the untyped keeps its
+/// watermark because the frame is still its child.
+pub fn frame_at(tm: &mut Taskman, paddr: u64) -> Result<Frame, Error> {
+    let (untyped, base, bits) = tm
+        .boot
+        .device_untyped(paddr)
+        .ok_or(Error::InvalidArgument { which: paddr })?;
+    let offset = paddr - base;
+    let mut padding = alloc::vec::Vec::new();
+    let mut result = Ok(());
+    for bit in (size_bits::PAGE..bits as usize)
+        .rev()
+        .filter(|b| offset & (1 << b) != 0)
+    {
+        match tm.objects.create_in(untyped, object::UNTYPED, bit) {
+            Ok(slot) => padding.push(slot),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    let frame = result.and_then(|()| tm.objects.create_in(untyped, object::PAGE_4K, 0));
+    for slot in padding {
+        tm.objects.destroy(slot)?;
+    }
+    frame.map(Frame)
+}
