@@ -9,12 +9,14 @@
 
 extern crate alloc;
 
+mod bench;
 mod boot;
 mod device;
 mod objects;
 mod power;
 mod selftest;
 mod smp;
+mod threads;
 mod vspace;
 
 use objects::Objects;
@@ -74,7 +76,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
             idle()
         }
         Mode::Bench => {
-            println!("taskman: benchmarks are not built yet");
+            bench::run(&mut tm);
             power::off(&mut tm, true)
         }
         Mode::Test => {

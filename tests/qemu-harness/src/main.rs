@@ -1,0 +1,337 @@
+//! `qemu-harness`: boots the image in QEMU and reports the in-guest tests
+//! the way `cargo test` reports host tests, so both read alike in CI.
+//!
+//! QEMU is booted once; the console is read as the test protocol (see
+//! `console`), and then each in-guest test becomes a libtest-mimic trial
+//! whose runner just returns the recorded outcome.
+
+mod console;
+mod qemu;
+
+use std::env;
+use std::fs::File;
+use std::io::Write;
+use std::iter;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+use console::{Console, Outcome, Report, Termination};
+use qemu::Launch;
+
+const USAGE: &str = "\
+usage:
+  qemu-harness run <image> [--append TEXT]
+  qemu-harness test <image> [--timeout SECS] [--append TEXT] [--log PATH] [FILTER and other libtest options...]
+  qemu-harness bench <image> [--timeout SECS] [--append TEXT] [--log PATH]
+
+run    boots interactively (quit QEMU with Ctrl-A x)
+test   runs the in-guest suite and reports it like `cargo test`
+bench  runs the in-guest benchmarks and prints their `bench: ` lines
+--timeout  kills QEMU after SECS seconds (default 300)
+--append   extra kernel command line words, after the mode
+--log      where the console goes (default: qemu-test.log or qemu-bench.log beside the image)
+QSOE_VERBOSE=1 also echoes the console to stderr while it runs.";
+
+/// Exit code of a run with failures, as `cargo test` uses.
+const FAILED: u8 = 101;
+/// Exit code of a command line we cannot understand.
+const USAGE_ERROR: u8 = 2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Run,
+    Test,
+    Bench,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Options {
+    mode: Mode,
+    image: PathBuf,
+    timeout: Option<Duration>,
+    append: Option<String>,
+    log: Option<PathBuf>,
+    /// Everything else, for libtest-mimic (test mode only).
+    rest: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    if matches!(
+        args.first().map(String::as_str),
+        Some("-h" | "--help" | "help")
+    ) {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let options = match parse(args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("qemu-harness: {message}\n\n{USAGE}");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    match run(options) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("qemu-harness: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse(args: Vec<String>) -> Result<Options, String> {
+    let mut args = args.into_iter();
+    let mode = match args.next().as_deref() {
+        Some("run") => Mode::Run,
+        Some("test") => Mode::Test,
+        Some("bench") => Mode::Bench,
+        Some(other) => return Err(format!("unknown mode `{other}`")),
+        None => return Err("missing mode".to_owned()),
+    };
+    let image = args.next().ok_or("missing image path")?.into();
+    let mut options = Options {
+        mode,
+        image,
+        timeout: None,
+        append: None,
+        log: None,
+        rest: Vec::new(),
+    };
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--timeout" => {
+                let text = value()?;
+                match text.parse() {
+                    Ok(secs) if secs > 0 => options.timeout = Some(Duration::from_secs(secs)),
+                    _ => return Err(format!("--timeout wants whole seconds > 0, not `{text}`")),
+                }
+            }
+            "--append" => {
+                let text = value()?;
+                options.append = Some(match options.append {
+                    Some(before) => format!("{before} {text}"),
+                    None => text,
+                });
+            }
+            "--log" => options.log = Some(value()?.into()),
+            _ => options.rest.push(arg),
+        }
+    }
+    match (mode, options.rest.first()) {
+        (Mode::Run, _) if options.timeout.is_some() || options.log.is_some() => {
+            Err("--timeout and --log are for test and bench".to_owned())
+        }
+        (Mode::Run | Mode::Bench, Some(extra)) => Err(format!("unexpected argument `{extra}`")),
+        _ => Ok(options),
+    }
+}
+
+fn run(options: Options) -> Result<ExitCode, String> {
+    // Check here, not in QEMU: its error for a missing image is cryptic.
+    if !options.image.is_file() {
+        return Err(format!(
+            "image `{}` does not exist or is not a file (build it first)",
+            options.image.display()
+        ));
+    }
+    match options.mode {
+        Mode::Run => {
+            let launch = Launch::interactive(&options.image, options.append.as_deref());
+            eprintln!("{launch}\n(quit QEMU with Ctrl-A x)");
+            let status = launch.run_attached().map_err(|e| e.to_string())?;
+            Ok(if status.success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Mode::Test => test(options),
+        Mode::Bench => bench(options),
+    }
+}
+
+/// The kernel command line: the mode first, then the user's words.
+fn bootargs(mode: &str, append: Option<&str>) -> String {
+    match append {
+        Some(text) => format!("qsoe.mode={mode} {text}"),
+        None => format!("qsoe.mode={mode}"),
+    }
+}
+
+/// Boots the image headless in `mode`, logging the console, and returns how
+/// QEMU ended together with what the console said.
+fn boot(
+    options: &Options,
+    mode: &str,
+    mut echo: impl FnMut(&str),
+) -> Result<(Console, Termination), String> {
+    let launch = Launch::headless(&options.image, &bootargs(mode, options.append.as_deref()));
+    let log_path = options.log.clone().unwrap_or_else(|| {
+        let dir = options.image.parent().unwrap_or(Path::new(""));
+        dir.join(format!("qemu-{mode}.log"))
+    });
+    let mut log = File::create(&log_path)
+        .map_err(|e| format!("cannot create log `{}`: {e}", log_path.display()))?;
+    let verbose = env::var_os("QSOE_VERBOSE").is_some();
+    let timeout = options.timeout.unwrap_or(Duration::from_secs(300));
+
+    eprintln!("{launch}");
+    eprintln!("console log: {}", log_path.display());
+    let mut console = Console::default();
+    let termination = launch
+        .run_watched(timeout, &mut console, |line| {
+            if verbose {
+                eprintln!("{line}");
+            }
+            echo(line);
+            writeln!(log, "{line}")
+        })
+        .map_err(|e| e.to_string())?;
+    Ok((console, termination))
+}
+
+fn test(options: Options) -> Result<ExitCode, String> {
+    // Parse libtest's options before booting, so a typo costs no boot.
+    let mut args =
+        Arguments::from_iter(iter::once("qemu-harness".to_owned()).chain(options.rest.clone()));
+    // The outcomes are already known; one thread keeps the guest's order.
+    args.test_threads = Some(1);
+    let (console, termination) = boot(&options, "test", |_| {})?;
+    Ok(report(&args, console.finish(&termination)))
+}
+
+/// Reports the run through libtest-mimic, then the one summary line.
+fn report(args: &Arguments, report: Report) -> ExitCode {
+    let mut trials: Vec<Trial> = report.tests.into_iter().map(trial).collect();
+    // A broken boot must fail the run even when a filter hides its trial.
+    let mut hidden = 0;
+    for outcome in report.harness {
+        let trial = trial(outcome.clone());
+        if !args.list && (args.is_filtered_out(&trial) || args.is_ignored(&trial)) {
+            if let Err(why) = &outcome.result {
+                eprintln!("{} FAILED (shown despite the filter): {why}", outcome.name);
+                hidden += 1;
+            }
+        }
+        trials.push(trial);
+    }
+    let conclusion = libtest_mimic::run(args, trials);
+    if args.list {
+        return ExitCode::SUCCESS;
+    }
+    let failed = conclusion.num_failed + hidden;
+    println!("qemu: {} passed, {failed} failed", conclusion.num_passed);
+    if failed > 0 {
+        ExitCode::from(FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn trial(outcome: Outcome) -> Trial {
+    let Outcome { name, result } = outcome;
+    Trial::test(name, move || result.map_err(Failed::from))
+}
+
+fn bench(options: Options) -> Result<ExitCode, String> {
+    let (console, termination) = boot(&options, "bench", |line| {
+        let line = line.trim();
+        if line.starts_with("bench: ") {
+            println!("{line}");
+        }
+    })?;
+    Ok(match bench_trouble(&console, &termination) {
+        None => ExitCode::SUCCESS,
+        Some(why) => {
+            eprintln!("bench FAILED: {}", console.with_tail(&why));
+            ExitCode::from(FAILED)
+        }
+    })
+}
+
+/// Benchmarks fail only when the guest breaks (a fatal line, a hang, QEMU
+/// failing), never because of a number; a guest that powers off cleanly
+/// without `qsoe-suite: end` has still finished its benchmarks.
+fn bench_trouble(console: &Console, termination: &Termination) -> Option<String> {
+    match termination {
+        Termination::Exited(Some(0)) if console.phase() != console::Phase::Crashed => None,
+        _ => console.trouble(termination),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn test_mode_keeps_its_flags_and_forwards_the_rest() {
+        let options = parse(args(
+            "test build/img --timeout 60 smp --append a --log x.log --append b --exact",
+        ))
+        .unwrap();
+        assert_eq!(
+            options,
+            Options {
+                mode: Mode::Test,
+                image: "build/img".into(),
+                timeout: Some(Duration::from_secs(60)),
+                append: Some("a b".to_owned()),
+                log: Some("x.log".into()),
+                rest: args("smp --exact"),
+            }
+        );
+    }
+
+    #[test]
+    fn bad_command_lines_are_refused() {
+        for line in [
+            "",
+            "boot img",
+            "test",
+            "test img --timeout",
+            "test img --timeout 0",
+            "test img --timeout soon",
+            "run img --timeout 5",
+            "run img extra",
+            "bench img smp",
+        ] {
+            assert!(parse(args(line)).is_err(), "accepted `{line}`");
+        }
+    }
+
+    #[test]
+    fn bootargs_put_the_mode_first() {
+        assert_eq!(bootargs("test", None), "qsoe.mode=test");
+        assert_eq!(
+            bootargs("test", Some("only=smp")),
+            "qsoe.mode=test only=smp"
+        );
+    }
+
+    #[test]
+    fn bench_fails_only_when_the_guest_breaks() {
+        let clean = Console::default();
+        assert_eq!(bench_trouble(&clean, &Termination::Exited(Some(0))), None);
+        assert!(bench_trouble(&clean, &Termination::Exited(Some(1))).is_some());
+        let hung = Termination::TimedOut(Duration::from_secs(300));
+        assert!(bench_trouble(&clean, &hung).is_some());
+
+        let mut crashed = Console::default();
+        crashed.feed("taskman panicked at x.rs:1:1:");
+        assert!(bench_trouble(&crashed, &Termination::Exited(Some(0))).is_some());
+
+        let mut ended = Console::default();
+        ended.feed("bench: ipc_roundtrip 812 ns");
+        ended.feed("qsoe-suite: end");
+        assert_eq!(bench_trouble(&ended, &hung), None);
+    }
+}
