@@ -14,7 +14,9 @@ if [ ! -f "$src/CMakeLists.txt" ] || [ "$(cat "$src/VERSION" 2>/dev/null)" != "1
     exit 1
 fi
 
-stamp="$src $(sha256sum "$top/cmake/platform.conf" "$top/cmake/kernel-settings.cmake" | cut -c1-64 | tr '\n' ' ')"
+# The kernel's device tree is dumped from QEMU at configure time, so a new
+# QEMU means a new configuration too.
+stamp="$src $(qemu-system-riscv64 --version | head -1) $(sha256sum "$top/cmake/platform.conf" "$top/cmake/kernel-settings.cmake" | cut -c1-64 | tr '\n' ' ')"
 if [ ! -f "$out/build.ninja" ] || [ "$(cat "$out/.qsoe-config" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$out"
     mkdir -p "$out"
