@@ -9,10 +9,16 @@ KERNEL_ELF   := $(KERNEL_BUILD)/kernel.elf
 IMAGE        := $(BUILD)/qsoe-image.elf
 TARGET_DIR   := $(CURDIR)/target/$(TARGET)/release
 HARNESS      := cargo run --quiet --release -p qemu-harness --
+# What goes into the boot archive; point it at your own manifest to add
+# programs built elsewhere: `make run MANIFEST=path/to/mine.toml`.
+MANIFEST     ?= manifests/default.toml
+USERLAND_DIR := $(CURDIR)/target/$(TARGET)/userland
+ARCHIVE      := $(BUILD)/archive.cpio
 
 export QSOE_KERNEL_BUILD := $(KERNEL_BUILD)
+export QSOE_ARCHIVE := $(ARCHIVE)
 
-.PHONY: run test bench image kernel setup setup-kernel host-test cross-build lint qemu-test need-sel4 clean
+.PHONY: run test bench image kernel archive userland setup setup-kernel host-test cross-build lint qemu-test need-sel4 clean
 
 run: need-sel4 image
 	$(HARNESS) run $(IMAGE)
@@ -38,23 +44,33 @@ need-sel4:
 kernel: need-sel4 setup-kernel
 	@sel4-build/build-kernel.sh $(KERNEL_BUILD)
 
-image: kernel
+userland:
+	cargo build --profile userland --target $(TARGET) -p qsoe-userland
+
+# The userland programs the manifest names, packed into the CPIO archive
+# taskman embeds.
+archive: userland
+	cargo run --quiet --release -p qsoe-archive -- pack \
+	  --manifest $(MANIFEST) --bin-dir $(USERLAND_DIR) --out $(ARCHIVE)
+
+image: kernel archive
 	cargo build --release --target $(TARGET) -p taskman
 	QSOE_KERNEL_ELF=$(KERNEL_ELF) QSOE_ROOTSERVER_ELF=$(TARGET_DIR)/taskman \
 	  cargo build --release --target $(TARGET) -p qsoe-loader
 	cp $(TARGET_DIR)/qsoe-loader $(IMAGE)
 
-lint:
+lint: archive
 	cargo fmt --all --check
 	cargo clippy --workspace --lib --tests -- -D warnings
-	cargo clippy --release --target $(TARGET) -p taskman -p qsoe-loader -- -D warnings
+	cargo clippy --release --target $(TARGET) -p taskman -p qsoe-loader -p libqsoe -- -D warnings
+	cargo clippy --profile userland --target $(TARGET) -p qsoe-userland -- -D warnings
 
 # With SEL4_SRC set the kernel is built first so that the ABI drift test
 # compares our bindings with it.
 host-test: $(if $(SEL4_SRC),kernel)
 	cargo test --workspace
 
-cross-build:
+cross-build: archive
 	cargo build --release --target $(TARGET) -p taskman -p qsoe-loader
 
 qemu-test:

@@ -1,7 +1,8 @@
 //! Frames of device memory at a chosen physical address.
 
+use crate::boot::Boot;
 use crate::Taskman;
-use sel4::{Error, Frame};
+use sel4::{Error, Frame, Untyped};
 use sel4_sys::{object, size_bits};
 
 /// Creates a frame for the device page at `paddr` from the device untyped
@@ -37,4 +38,15 @@ pub fn frame_at(tm: &mut Taskman, paddr: u64) -> Result<Frame, Error> {
         tm.objects.destroy(slot)?;
     }
     frame.map(Frame)
+}
+
+impl Boot {
+    /// The device untyped that covers `paddr`, with its base and size bits.
+    pub fn device_untyped(&self, paddr: u64) -> Option<(Untyped, u64, u8)> {
+        self.facts
+            .untypeds
+            .iter()
+            .find(|u| u.is_device && u.paddr <= paddr && paddr < u.end())
+            .map(|u| (Untyped(u.slot), u.paddr, u.size_bits))
+    }
 }

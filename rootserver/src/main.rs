@@ -9,20 +9,28 @@
 
 extern crate alloc;
 
+mod archive;
 mod bench;
 mod boot;
 mod device;
 mod objects;
 mod power;
+mod process;
 mod selftest;
+mod server;
 mod smp;
 mod threads;
 mod vspace;
 
+use alloc::vec::Vec;
 use objects::Objects;
+use process::Process;
+use qsoe_abi::wait;
+use sel4::Endpoint;
 use sel4_root_task::println;
-use sel4_sys::BootInfo;
+use sel4_sys::{object, BootInfo, CPtr};
 use taskman_core::bootargs::Mode;
+use taskman_core::processes::{ProcessTable, TASKMAN};
 use vspace::Window;
 
 sel4_root_task::main!(taskman_main);
@@ -34,8 +42,33 @@ pub struct Taskman {
     pub objects: Objects,
     pub window: Window,
     /// What each core's probe thread reported at boot.
-    pub cores: alloc::vec::Vec<smp::CoreReport>,
+    pub cores: Vec<smp::CoreReport>,
+    /// Where every side channel and fault endpoint ends.
+    pub endpoint: Endpoint,
+    /// The reply object the request loop receives with.
+    pub reply: CPtr,
+    /// Reply objects not in use, for requests that block.
+    pub replies: Vec<CPtr>,
+    pub processes: ProcessTable<Process>,
+    /// The core the last spawn without a preference went to.
+    pub next_core: u64,
+    /// Set when init has ended, with its wait status.
+    pub init_status: Option<i32>,
+    /// The raw IPC round trip in cycles, when the bench measured it.
+    pub raw_round_trip: Option<u64>,
 }
+
+impl Taskman {
+    /// Cores processes can be placed on.
+    pub fn cores_online(&self) -> u64 {
+        self.bootinfo
+            .num_nodes
+            .clamp(1, sel4_config::platform::HARTS as u64)
+    }
+}
+
+/// Processes the table has room for: every ASID but taskman's.
+const MAX_PROCESSES: usize = 65_535;
 
 fn taskman_main(bootinfo: &'static BootInfo) -> ! {
     let boot = boot::Boot::read(bootinfo);
@@ -49,14 +82,39 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         sel4_sys::debug_halt();
     }
 
-    let objects = Objects::new(bootinfo, &boot.facts);
+    let mut objects = match Objects::new(bootinfo, &boot.facts) {
+        Ok(o) => o,
+        Err(e) => {
+            println!("taskman: cannot set up memory and CSpace: {e:?}");
+            sel4_sys::debug_halt();
+        }
+    };
+    let (Ok(endpoint), Ok(reply)) = (
+        objects.create(object::ENDPOINT, 0),
+        objects.create(object::REPLY, 0),
+    ) else {
+        println!("taskman: cannot create its endpoint");
+        sel4_sys::debug_halt();
+    };
     let mut tm = Taskman {
         bootinfo,
         boot,
         objects,
         window: Window::new(),
-        cores: alloc::vec::Vec::new(),
+        cores: Vec::new(),
+        endpoint: Endpoint(endpoint),
+        reply,
+        replies: Vec::new(),
+        processes: ProcessTable::new(MAX_PROCESSES),
+        next_core: 0,
+        init_status: None,
+        raw_round_trip: None,
     };
+    println!(
+        "taskman: untyped pool {} MiB over every RAM untyped, {} MiB free",
+        tm.objects.pool.total_bytes() >> 20,
+        tm.objects.pool.free_bytes() >> 20
+    );
     match smp::probe_every_core(&mut tm) {
         Ok(reports) => {
             for r in &reports {
@@ -70,25 +128,73 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         Err(e) => println!("taskman: could not start a thread on every core: {e:?}"),
     }
 
-    match tm.boot.args.mode {
-        Mode::Run => {
-            println!("taskman: ready");
-            idle()
-        }
+    let mode = tm.boot.args.mode;
+    let own_tests_passed = match mode {
+        Mode::Test => selftest::run(&mut tm),
         Mode::Bench => {
             bench::run(&mut tm);
-            power::off(&mut tm, true)
+            true
         }
-        Mode::Test => {
-            let passed = selftest::run(&mut tm);
-            power::off(&mut tm, passed)
+        Mode::Run => true,
+    };
+    let status = match start_init(&mut tm, mode) {
+        Ok(pid) => {
+            println!("taskman: started /sbin/init as pid {pid}");
+            server::serve(&mut tm)
         }
+        Err(e) => {
+            println!("taskman: cannot start /sbin/init: {e}");
+            wait::exited(127)
+        }
+    };
+    let ok = wait::WIFEXITED(status) && wait::WEXITSTATUS(status) == 0;
+    println!(
+        "taskman: init ended ({}); powering off",
+        describe_status(status)
+    );
+    if mode == Mode::Test {
+        println!("qsoe-suite: end");
+    }
+    power::off(&mut tm, ok && own_tests_passed)
+}
+
+fn describe_status(status: i32) -> alloc::string::String {
+    if wait::WIFEXITED(status) {
+        alloc::format!("exit status {}", wait::WEXITSTATUS(status))
+    } else {
+        alloc::format!(
+            "killed by {}",
+            qsoe_abi::signal::name(wait::WTERMSIG(status))
+        )
     }
 }
 
-/// Blocks the initial thread for good without spinning.
-fn idle() -> ! {
-    loop {
-        sel4_sys::wait(sel4_sys::init_cap::NULL);
+/// Spawns `/sbin/init` with the commands the manifest gives for this boot
+/// mode, and the environment every process inherits from it.
+fn start_init(tm: &mut Taskman, mode: Mode) -> Result<qsoe_abi::Pid, qsoe_abi::errno::Errno> {
+    let mode_name = match mode {
+        Mode::Run => "run",
+        Mode::Test => "test",
+        Mode::Bench => "bench",
+    };
+    let commands = archive::find(&alloc::format!("/etc/init/{mode_name}")).unwrap_or(&[]);
+    let argv = taskman_core::init_commands::init_argv(b"/sbin/init", commands);
+    let mut envp = alloc::vec![
+        alloc::format!("QSOE_MODE={mode_name}"),
+        alloc::format!("QSOE_CORES={}", tm.cores_online()),
+    ];
+    if let Some(filter) = tm.boot.args.test_filter {
+        envp.push(alloc::format!("QSOE_TESTS={filter}"));
     }
+    if let Some(cycles) = tm.raw_round_trip {
+        envp.push(alloc::format!("QSOE_RAW_ROUND_TRIP_CYCLES={cycles}"));
+    }
+    let request = process::SpawnRequest {
+        path: b"/sbin/init",
+        argv: argv.iter().map(Vec::as_slice).collect(),
+        envp: envp.iter().map(|e| e.as_bytes()).collect(),
+        core: Some(0),
+        block_bits: 0,
+    };
+    process::spawn(tm, TASKMAN, &request)
 }

@@ -70,7 +70,10 @@ extern "C" fn probe_main(core: Word, endpoint: CPtr, tcb: CPtr) -> ! {
         [core, affinity, 0, 0],
     );
     // The initial thread destroys this thread once every probe reported.
+    // Until then it must not wait on the endpoint: as a receiver there it
+    // would take another probe's report, and that probe would never get its
+    // answer.
     loop {
-        sel4_sys::wait(endpoint);
+        let _ = Tcb(tcb).suspend();
     }
 }

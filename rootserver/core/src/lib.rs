@@ -11,4 +11,11 @@ extern crate std;
 
 pub mod boot;
 pub mod bootargs;
+pub mod cspace;
+pub mod elf_plan;
+pub mod init_commands;
+pub mod initial_stack;
+pub mod processes;
 pub mod slots;
+pub mod spawn_plan;
+pub mod untyped_pool;

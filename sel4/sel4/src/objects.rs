@@ -44,6 +44,8 @@ capability! {
     Frame;
     /// Assigns address-space ids to VSpaces.
     AsidPool;
+    /// Turns 4 KiB untypeds into ASID pools.
+    AsidControl;
     /// Creates IRQ handlers.
     IrqControl;
     /// Acknowledges and routes one interrupt.
@@ -65,6 +67,16 @@ impl CNode {
             root: self,
             index,
             depth: WORD_BITS,
+        }
+    }
+
+    /// The slot `index`, resolved with `depth` bits from this root: how a
+    /// CNode that is not a 64-bit CSpace root names its own slots.
+    pub const fn slot_at(self, index: Word, depth: u8) -> Slot {
+        Slot {
+            root: self,
+            index,
+            depth,
         }
     }
 }
@@ -361,6 +373,20 @@ impl Frame {
 impl AsidPool {
     pub fn assign(self, vspace: VSpace) -> Result {
         perform(inv::asid_pool_assign(self.0, vspace.0)).map(drop)
+    }
+}
+
+impl AsidControl {
+    /// Makes the 4 KiB `untyped` an ASID pool, its cap placed in `dest`.
+    pub fn make_pool(self, untyped: Untyped, dest: Slot) -> Result {
+        perform(inv::asid_control_make_pool(
+            self.0,
+            untyped.0,
+            dest.root.0,
+            dest.index,
+            dest.depth,
+        ))
+        .map(drop)
     }
 }
 

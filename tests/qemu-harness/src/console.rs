@@ -7,7 +7,9 @@
 //!
 //! The protocol, one line each, at the start of a console line:
 //! `qsoe-suite: start <N>`, `qsoe-test: <name> start`, `qsoe-test: <name> ok`,
-//! `qsoe-test: <name> FAILED <reason>`, `qsoe-suite: end`.
+//! `qsoe-test: <name> FAILED <reason>`, `qsoe-suite: end`. A later part of
+//! the suite (the tests that run as processes) adds its count with
+//! `qsoe-suite: more <N>`.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -81,6 +83,7 @@ pub struct Report {
 #[derive(Debug, PartialEq, Eq)]
 enum Line<'a> {
     SuiteStart(usize),
+    SuiteMore(usize),
     SuiteEnd,
     TestStart(&'a str),
     TestOk(&'a str),
@@ -97,6 +100,7 @@ impl<'a> Line<'a> {
             let words: Vec<&str> = rest.split_whitespace().collect();
             match words[..] {
                 ["start", n] => n.parse().map_or(Line::Other, Line::SuiteStart),
+                ["more", n] => n.parse().map_or(Line::Other, Line::SuiteMore),
                 ["end"] => Line::SuiteEnd,
                 _ => Line::Other,
             }
@@ -121,7 +125,7 @@ impl<'a> Line<'a> {
 pub struct Console {
     phase: Phase,
     tail: VecDeque<String>,
-    /// The `N` of `qsoe-suite: start N`.
+    /// The `N` of `qsoe-suite: start N`, plus every `more N` after it.
     announced: Option<usize>,
     /// Tests that started and have not reported yet, oldest first.
     running: Vec<String>,
@@ -149,6 +153,9 @@ impl Console {
         }
         match Line::parse(line) {
             Line::SuiteStart(n) => self.announced = Some(n),
+            Line::SuiteMore(n) => {
+                self.announced = self.announced.map(|a| a + n);
+            }
             Line::SuiteEnd => self.phase = Phase::Ended,
             Line::TestStart(name) => {
                 if !self.running.iter().any(|r| r == name) {
@@ -277,6 +284,17 @@ impl Console {
                 &format!("the suite announced {n} tests but {reported} reported a result"),
             )),
             Some(_) => {}
+        }
+        // The guest's own verdict (the finisher's exit code) must agree:
+        // taskman also fails the run when init or the process-side suite
+        // ended badly, which no single test line shows.
+        if let (Phase::Ended, Termination::Exited(Some(code))) = (self.phase, termination) {
+            if *code != 0 && harness.is_empty() && tests.iter().all(|t| t.result.is_ok()) {
+                harness.push(self.harness_failure(
+                    SUITE_TRIAL,
+                    &format!("every test passed but the guest powered off with failure (QEMU exit code {code})"),
+                ));
+            }
         }
         Report { tests, harness }
     }
@@ -505,6 +523,48 @@ mod tests {
             failure(&report.tests, "a").starts_with("did not finish: QEMU was killed by a signal")
         );
         assert_eq!(names(&report.harness), [SUITE_TRIAL]);
+    }
+
+    #[test]
+    fn failure_exit_with_all_tests_passing_fails_the_suite() {
+        let report = run(
+            &["qsoe-suite: start 1", "qsoe-test: a ok", "qsoe-suite: end"],
+            Termination::Exited(Some(1)),
+        );
+        assert!(failure(&report.harness, SUITE_TRIAL).contains("QEMU exit code 1"));
+    }
+
+    #[test]
+    fn more_adds_to_the_announced_count() {
+        let report = run(
+            &[
+                "qsoe-suite: start 1",
+                "qsoe-test: a start",
+                "qsoe-test: a ok",
+                "qsoe-suite: more 1",
+                "qsoe-test: b start",
+                "qsoe-test: b ok",
+                "qsoe-suite: end",
+            ],
+            Termination::Exited(Some(0)),
+        );
+        assert_eq!(report.tests.len(), 2);
+        assert!(report.harness.is_empty(), "{:?}", report.harness);
+    }
+
+    #[test]
+    fn missing_results_after_more_fail_the_suite() {
+        let report = run(
+            &[
+                "qsoe-suite: start 1",
+                "qsoe-test: a ok",
+                "qsoe-suite: more 2",
+                "qsoe-test: b ok",
+                "qsoe-suite: end",
+            ],
+            Termination::Exited(Some(0)),
+        );
+        assert!(failure(&report.harness, SUITE_TRIAL).contains("announced 3 tests but 2"));
     }
 
     #[test]

@@ -1,0 +1,461 @@
+//! Taskman's wire protocol: what a process sends on its side channel.
+//!
+//! A request is one seL4 message: the label names the operation, the
+//! message registers carry its arguments, and strings travel packed
+//! little-endian into the registers after a fixed header. A reply has
+//! label 0 and the results in its registers, or the error number as its
+//! label. Who is asking is never in the message: taskman reads it from the
+//! badge of the capability the message came through.
+//!
+//! Decoding is total: any label and any words give a `Request` or an
+//! `Errno`, never a panic, because the words come from processes taskman
+//! must not trust.
+
+use crate::errno::{Errno, E2BIG, EINVAL, ENOSYS};
+use crate::Pid;
+
+#[cfg(target_endian = "big")]
+compile_error!("the wire protocol packs strings little-endian");
+
+/// Message registers in one seL4 message (`seL4_MsgMaxLength`).
+pub const MAX_WORDS: usize = 120;
+
+/// Operation numbers (message labels).
+pub mod op {
+    pub const GETPID: u64 = 1;
+    pub const SPAWN: u64 = 2;
+    pub const EXIT: u64 = 3;
+    pub const WAITPID: u64 = 4;
+    pub const KILL: u64 = 5;
+    pub const PAUSE: u64 = 6;
+    pub const CENSUS: u64 = 7;
+}
+
+/// Words before the strings of a spawn request: core, block size, argc,
+/// envc, string bytes.
+const SPAWN_HEADER: usize = 5;
+/// The most string bytes a spawn request can carry.
+pub const SPAWN_MAX_BYTES: usize = (MAX_WORDS - SPAWN_HEADER) * 8;
+/// `core` value meaning "taskman chooses".
+pub const ANY_CORE: u64 = u64::MAX;
+
+/// A decoded request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request<'a> {
+    GetPid,
+    Spawn(Spawn<'a>),
+    Exit { status: i32 },
+    WaitPid { pid: Pid, options: u32 },
+    Kill { pid: Pid, signal: u32 },
+    Pause,
+    Census,
+}
+
+/// A spawn request: the program's path in the boot archive, its
+/// arguments and environment, and where and how big it should be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spawn<'a> {
+    /// The core to run on; `None` lets taskman choose.
+    pub core: Option<u64>,
+    /// log2 of the untyped block to give the process; 0 for "just enough".
+    pub block_bits: u8,
+    pub path: &'a [u8],
+    pub argv: Strings<'a>,
+    pub envp: Strings<'a>,
+}
+
+/// `count` NUL-terminated strings laid end to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Strings<'a> {
+    bytes: &'a [u8],
+    count: usize,
+}
+
+impl<'a> Strings<'a> {
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The strings, without their terminators.
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let bytes = self.bytes;
+        bytes.split(|&b| b == 0).take(self.count)
+    }
+}
+
+/// Views message words as the bytes they carry.
+fn as_bytes(words: &[u64]) -> &[u8] {
+    // SAFETY: u8 has alignment 1 and every bit pattern is a valid u8; the
+    // length covers exactly the words' storage.
+    unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) }
+}
+
+/// Splits off `count` NUL-terminated strings from the front of `bytes`.
+fn take_strings(bytes: &[u8], count: usize) -> Result<(Strings<'_>, &[u8]), Errno> {
+    let mut end = 0;
+    for _ in 0..count {
+        let len = bytes[end..].iter().position(|&b| b == 0).ok_or(EINVAL)?;
+        end += len + 1;
+    }
+    Ok((
+        Strings {
+            bytes: &bytes[..end],
+            count,
+        },
+        &bytes[end..],
+    ))
+}
+
+fn word(words: &[u64], i: usize) -> Result<u64, Errno> {
+    words.get(i).copied().ok_or(EINVAL)
+}
+
+/// A signed 32-bit argument; anything that does not fit is invalid.
+fn int(words: &[u64], i: usize) -> Result<i32, Errno> {
+    i32::try_from(word(words, i)? as i64).map_err(|_| EINVAL)
+}
+
+fn uint(words: &[u64], i: usize) -> Result<u32, Errno> {
+    u32::try_from(word(words, i)?).map_err(|_| EINVAL)
+}
+
+/// Decodes the message with `label` and message registers `words` (as many
+/// as the message's length says, at most `MAX_WORDS`).
+pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
+    if words.len() > MAX_WORDS {
+        return Err(E2BIG);
+    }
+    match label {
+        op::GETPID => Ok(Request::GetPid),
+        op::EXIT => Ok(Request::Exit {
+            status: word(words, 0)? as i32,
+        }),
+        op::WAITPID => Ok(Request::WaitPid {
+            pid: int(words, 0)?,
+            options: uint(words, 1)?,
+        }),
+        op::KILL => Ok(Request::Kill {
+            pid: int(words, 0)?,
+            signal: uint(words, 1)?,
+        }),
+        op::PAUSE => Ok(Request::Pause),
+        op::CENSUS => Ok(Request::Census),
+        op::SPAWN => decode_spawn(words).map(Request::Spawn),
+        _ => Err(ENOSYS),
+    }
+}
+
+fn decode_spawn(words: &[u64]) -> Result<Spawn<'_>, Errno> {
+    let core = match word(words, 0)? {
+        ANY_CORE => None,
+        c => Some(c),
+    };
+    let block_bits = u8::try_from(word(words, 1)?).map_err(|_| EINVAL)?;
+    let argc = usize::try_from(word(words, 2)?).map_err(|_| EINVAL)?;
+    let envc = usize::try_from(word(words, 3)?).map_err(|_| EINVAL)?;
+    let len = usize::try_from(word(words, 4)?).map_err(|_| EINVAL)?;
+    let carried = as_bytes(words.get(SPAWN_HEADER..).unwrap_or(&[]));
+    let bytes = carried.get(..len).ok_or(EINVAL)?;
+    // Each string needs at least its terminator, which also bounds the
+    // counts before any loop runs over them.
+    if argc.saturating_add(envc).saturating_add(1) > len {
+        return Err(EINVAL);
+    }
+    let (path, rest) = take_strings(bytes, 1)?;
+    let (argv, rest) = take_strings(rest, argc)?;
+    let (envp, rest) = take_strings(rest, envc)?;
+    if !rest.is_empty() {
+        return Err(EINVAL);
+    }
+    let path = path.iter().next().unwrap_or(&[]);
+    Ok(Spawn {
+        core,
+        block_bits,
+        path,
+        argv,
+        envp,
+    })
+}
+
+/// Writes a spawn request's words into `out` (the message registers);
+/// answers how many words the message has. `E2BIG` if the strings do not
+/// fit in one message, `EINVAL` if a string contains a NUL.
+pub fn encode_spawn<'s>(
+    out: &mut [u64],
+    core: Option<u64>,
+    block_bits: u8,
+    path: &[u8],
+    argv: impl IntoIterator<Item = &'s [u8]>,
+    envp: impl IntoIterator<Item = &'s [u8]>,
+) -> Result<usize, Errno> {
+    let out = out.get_mut(..MAX_WORDS).ok_or(E2BIG)?;
+    let (head, body) = out.split_at_mut(SPAWN_HEADER);
+    let mut packer = Packer { out: body, len: 0 };
+    packer.string(path)?;
+    let mut argc = 0;
+    for a in argv {
+        packer.string(a)?;
+        argc += 1;
+    }
+    let mut envc = 0;
+    for e in envp {
+        packer.string(e)?;
+        envc += 1;
+    }
+    let len = packer.len;
+    head.copy_from_slice(&[
+        core.unwrap_or(ANY_CORE),
+        block_bits as u64,
+        argc,
+        envc,
+        len as u64,
+    ]);
+    Ok(SPAWN_HEADER + len.div_ceil(8))
+}
+
+/// Packs bytes little-endian into words.
+struct Packer<'o> {
+    out: &'o mut [u64],
+    len: usize,
+}
+
+impl Packer<'_> {
+    fn byte(&mut self, b: u8) -> Result<(), Errno> {
+        let w = self.out.get_mut(self.len / 8).ok_or(E2BIG)?;
+        let shift = (self.len % 8) * 8;
+        *w = (*w & !(0xff << shift)) | (b as u64) << shift;
+        self.len += 1;
+        Ok(())
+    }
+
+    fn string(&mut self, s: &[u8]) -> Result<(), Errno> {
+        if s.contains(&0) {
+            return Err(EINVAL);
+        }
+        s.iter().try_for_each(|&b| self.byte(b))?;
+        self.byte(0)
+    }
+}
+
+/// What a census reply carries: taskman's accounting of its own CSpace and
+/// of untyped memory, each both as its bookkeeping says and as the kernel
+/// reports it. Leak tests compare two censuses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Census {
+    /// Occupied slots in taskman's CSpace, counted with `DebugCapIdentify`.
+    pub kernel_slots: u64,
+    /// Slots taskman's allocator has handed out.
+    pub allocator_slots: u64,
+    /// Free bytes in the untyped pool, by the pool's bookkeeping.
+    pub pool_free_bytes: u64,
+    /// Free bytes in the pool that the kernel agreed to retype.
+    pub kernel_free_bytes: u64,
+    /// All bytes the pool manages.
+    pub pool_total_bytes: u64,
+    /// log2 of the largest free block, 0 if none.
+    pub largest_free_bits: u64,
+    /// Processes alive or zombie.
+    pub processes: u64,
+}
+
+impl Census {
+    pub const WORDS: usize = 7;
+
+    pub fn to_words(&self) -> [u64; Self::WORDS] {
+        [
+            self.kernel_slots,
+            self.allocator_slots,
+            self.pool_free_bytes,
+            self.kernel_free_bytes,
+            self.pool_total_bytes,
+            self.largest_free_bits,
+            self.processes,
+        ]
+    }
+
+    pub fn from_words(w: &[u64; Self::WORDS]) -> Self {
+        Self {
+            kernel_slots: w[0],
+            allocator_slots: w[1],
+            pool_free_bytes: w[2],
+            kernel_free_bytes: w[3],
+            pool_total_bytes: w[4],
+            largest_free_bits: w[5],
+            processes: w[6],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    fn spawn_words(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Vec<u64> {
+        let mut out = [0; MAX_WORDS];
+        let n = encode_spawn(
+            &mut out,
+            Some(2),
+            16,
+            path,
+            argv.iter().copied(),
+            envp.iter().copied(),
+        )
+        .unwrap();
+        out[..n].to_vec()
+    }
+
+    #[test]
+    fn spawn_round_trips() {
+        let words = spawn_words(b"/bin/x", &[b"x", b"", b"two words"], &[b"A=1"]);
+        let Request::Spawn(s) = decode(op::SPAWN, &words).unwrap() else {
+            panic!("not a spawn")
+        };
+        assert_eq!(
+            (s.core, s.block_bits, s.path),
+            (Some(2), 16, &b"/bin/x"[..])
+        );
+        assert_eq!(
+            s.argv.iter().collect::<Vec<_>>(),
+            [&b"x"[..], b"", b"two words"]
+        );
+        assert_eq!(s.envp.iter().collect::<Vec<_>>(), [&b"A=1"[..]]);
+    }
+
+    #[test]
+    fn spawn_with_nothing_but_a_path() {
+        let words = spawn_words(b"/p", &[], &[]);
+        let Ok(Request::Spawn(s)) = decode(op::SPAWN, &words) else {
+            panic!()
+        };
+        assert!(s.argv.is_empty() && s.envp.is_empty());
+        assert_eq!(s.core, Some(2));
+    }
+
+    #[test]
+    fn too_much_for_one_message_is_e2big() {
+        let big = [b'a'; SPAWN_MAX_BYTES];
+        let mut out = [0; MAX_WORDS];
+        let none: [&[u8]; 0] = [];
+        assert_eq!(
+            encode_spawn(&mut out, None, 0, &big, none, none),
+            Err(E2BIG)
+        );
+        let fits = [b'a'; SPAWN_MAX_BYTES - 1];
+        assert_eq!(
+            encode_spawn(&mut out, None, 0, &fits, none, none),
+            Ok(MAX_WORDS)
+        );
+    }
+
+    #[test]
+    fn nul_inside_a_string_is_rejected() {
+        let mut out = [0; MAX_WORDS];
+        let none: [&[u8]; 0] = [];
+        assert_eq!(
+            encode_spawn(&mut out, None, 0, b"a\0b", none, none),
+            Err(EINVAL)
+        );
+    }
+
+    #[test]
+    fn malformed_spawns_are_einval() {
+        let good = spawn_words(b"/bin/x", &[b"x"], &[b"A=1"]);
+        let mut cases: Vec<Vec<u64>> = Vec::new();
+        // Too short for the header.
+        cases.push(good[..3].to_vec());
+        // More strings claimed than carried.
+        let mut more = good.clone();
+        more[2] = 5;
+        cases.push(more);
+        // Counts so large they would overflow.
+        let mut huge = good.clone();
+        huge[2] = u64::MAX;
+        huge[3] = u64::MAX;
+        cases.push(huge);
+        // Byte length beyond the message.
+        let mut long = good.clone();
+        long[4] = 10_000;
+        cases.push(long);
+        // Trailing bytes after the last string.
+        let mut trailing = good.clone();
+        trailing[4] += 1;
+        cases.push(trailing);
+        // Block size that is not a byte.
+        let mut bits = good.clone();
+        bits[1] = 300;
+        cases.push(bits);
+        // Last string without its terminator.
+        let mut cut = good.clone();
+        cut[4] -= 1;
+        cases.push(cut);
+        for (i, c) in cases.iter().enumerate() {
+            assert_eq!(decode(op::SPAWN, c), Err(EINVAL), "case {i}");
+        }
+    }
+
+    #[test]
+    fn other_requests_decode_and_check_ranges() {
+        assert_eq!(decode(op::GETPID, &[]), Ok(Request::GetPid));
+        assert_eq!(decode(op::EXIT, &[7]), Ok(Request::Exit { status: 7 }));
+        assert_eq!(
+            decode(op::WAITPID, &[(-1i64) as u64, 1]),
+            Ok(Request::WaitPid {
+                pid: -1,
+                options: 1
+            })
+        );
+        assert_eq!(decode(op::WAITPID, &[1 << 40, 0]), Err(EINVAL));
+        assert_eq!(decode(op::KILL, &[3]), Err(EINVAL));
+        assert_eq!(decode(op::EXIT, &[]), Err(EINVAL));
+        assert_eq!(decode(0, &[]), Err(ENOSYS));
+        assert_eq!(decode(u64::MAX, &[1, 2, 3]), Err(ENOSYS));
+        assert_eq!(decode(op::GETPID, &[0; MAX_WORDS + 1]), Err(E2BIG));
+    }
+
+    #[test]
+    fn decoding_garbage_never_panics() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let good = spawn_words(b"/bin/x", &[b"x", b"y"], &[b"A=1"]);
+        for _ in 0..20_000 {
+            let label = next() % 10;
+            let len = (next() % (MAX_WORDS as u64 + 2)) as usize;
+            let mut words: Vec<u64> = (0..len).map(|_| next()).collect();
+            if next() % 2 == 0 {
+                // Mostly-valid spawns with one word changed reach deeper.
+                words = good.clone();
+                let i = (next() as usize) % words.len();
+                words[i] = match next() % 3 {
+                    0 => next(),
+                    1 => next() % 64,
+                    _ => words[i].wrapping_add(1),
+                };
+            }
+            let _ = decode(label, &words);
+        }
+    }
+
+    #[test]
+    fn census_round_trips() {
+        let c = Census {
+            kernel_slots: 1,
+            allocator_slots: 2,
+            pool_free_bytes: 3,
+            kernel_free_bytes: 4,
+            pool_total_bytes: 5,
+            largest_free_bits: 6,
+            processes: 7,
+        };
+        assert_eq!(Census::from_words(&c.to_words()), c);
+    }
+}

@@ -1,0 +1,109 @@
+//! Calls to taskman over the side channel. Taskman knows the caller from
+//! the channel's badge; the messages carry only arguments.
+
+use crate::errno::Errno;
+use crate::Pid;
+use qsoe_abi::layout::slot;
+use qsoe_abi::wire::{self, op, Census};
+use sel4_sys::{ipc_buffer, MessageInfo, Word};
+
+/// Sends request `label` with `words` (already in the IPC buffer beyond
+/// the first four) and answers the reply's words.
+fn call(label: u64, words: &[Word]) -> Result<[Word; 8], Errno> {
+    let mut mrs = [0; 4];
+    for (m, &w) in mrs.iter_mut().zip(words) {
+        *m = w;
+    }
+    // SAFETY: the runtime's tp points at this thread's ThreadControl.
+    let buffer = unsafe { &mut *ipc_buffer() };
+    for (i, &w) in words.iter().enumerate().skip(4) {
+        buffer.msg[i] = w;
+    }
+    let msg = sel4_sys::call(
+        slot::TASKMAN,
+        MessageInfo::new(label, 0, 0, words.len() as Word),
+        mrs,
+    );
+    if msg.info.label() != 0 {
+        return Err(Errno(msg.info.label() as u32));
+    }
+    let mut out = [0; 8];
+    out[..4].copy_from_slice(&msg.mrs);
+    out[4..].copy_from_slice(&buffer.msg[4..8]);
+    Ok(out)
+}
+
+pub fn getpid() -> Pid {
+    call(op::GETPID, &[]).map_or(-1, |r| r[0] as Pid)
+}
+
+/// The parent's pid.
+pub fn getppid() -> Pid {
+    call(op::GETPID, &[]).map_or(-1, |r| r[1] as Pid)
+}
+
+/// Ends the process with `status`.
+pub fn exit(status: i32) -> ! {
+    let _ = call(op::EXIT, &[status as u32 as Word]);
+    // Taskman never answers an exit; if it did, fault rather than go on.
+    loop {
+        // SAFETY: an illegal instruction ends the process with SIGILL.
+        unsafe { core::arch::asm!("unimp") };
+    }
+}
+
+/// Where and how big a new process should be.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SpawnOptions {
+    /// `None`: taskman picks a core, round robin.
+    pub core: Option<u64>,
+    /// log2 of its untyped block; 0 for just enough.
+    pub block_bits: u8,
+}
+
+/// Starts the program at `path` in the boot archive.
+pub fn spawn<'s>(
+    path: &str,
+    argv: impl IntoIterator<Item = &'s [u8]>,
+    envp: impl IntoIterator<Item = &'s [u8]>,
+    options: SpawnOptions,
+) -> Result<Pid, Errno> {
+    // Encode straight into the IPC buffer, then pass the first four words
+    // in registers.
+    let mut words = [0; wire::MAX_WORDS];
+    let n = wire::encode_spawn(
+        &mut words,
+        options.core,
+        options.block_bits,
+        path.as_bytes(),
+        argv,
+        envp,
+    )?;
+    call(op::SPAWN, &words[..n]).map(|r| r[0] as Pid)
+}
+
+/// `waitpid(pid, &status, options)`: answers (pid, status); pid 0 with
+/// WNOHANG when no child has ended.
+pub fn waitpid(pid: Pid, options: u32) -> Result<(Pid, i32), Errno> {
+    call(op::WAITPID, &[pid as i64 as Word, options as Word]).map(|r| (r[0] as Pid, r[1] as i32))
+}
+
+/// Sends `signal` to `pid` (the caller itself or one of its children); the
+/// process ends with that signal.
+pub fn kill(pid: Pid, signal: u32) -> Result<(), Errno> {
+    call(op::KILL, &[pid as i64 as Word, signal as Word]).map(drop)
+}
+
+/// Blocks until a signal ends the process.
+pub fn pause() -> Errno {
+    call(op::PAUSE, &[]).err().unwrap_or(crate::errno::EINTR)
+}
+
+/// Taskman's accounting of slots and memory, for leak tests.
+pub fn census() -> Result<Census, Errno> {
+    call(op::CENSUS, &[]).map(|r| {
+        let mut w = [0; Census::WORDS];
+        w.copy_from_slice(&r[..Census::WORDS]);
+        Census::from_words(&w)
+    })
+}

@@ -1,0 +1,50 @@
+//! What init is told to start.
+//!
+//! The archive tool writes, per boot mode, a file `etc/init/<mode>`: one
+//! command per line, arguments separated by the byte 0x1F. Taskman hands
+//! them to init as one argv: `init <n> <arg>... <n> <arg>...`, each
+//! command preceded by its argument count, so no argument ever needs
+//! quoting.
+
+use alloc::vec::Vec;
+
+/// Separates the arguments of one command in `etc/init/<mode>`.
+pub const ARG_SEPARATOR: u8 = 0x1f;
+
+/// init's argv for the commands in `file`, after `argv0`. Empty lines are
+/// skipped.
+pub fn init_argv<'a>(argv0: &'a [u8], file: &'a [u8]) -> Vec<Vec<u8>> {
+    let mut argv = alloc::vec![argv0.to_vec()];
+    for line in file.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let args: Vec<&[u8]> = line.split(|&b| b == ARG_SEPARATOR).collect();
+        argv.push(alloc::format!("{}", args.len()).into_bytes());
+        argv.extend(args.into_iter().map(<[u8]>::to_vec));
+    }
+    argv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_become_counted_groups() {
+        let file = b"/bin/hello\x1fhello from the manifest\n/bin/true\n";
+        let argv = init_argv(b"/sbin/init", file);
+        let expect: [&[u8]; 6] = [
+            b"/sbin/init",
+            b"2",
+            b"/bin/hello",
+            b"hello from the manifest",
+            b"1",
+            b"/bin/true",
+        ];
+        assert_eq!(argv, expect.map(<[u8]>::to_vec));
+    }
+
+    #[test]
+    fn empty_file_gives_just_argv0() {
+        assert_eq!(init_argv(b"init", b""), [b"init".to_vec()]);
+        assert_eq!(init_argv(b"init", b"\n\n"), [b"init".to_vec()]);
+    }
+}

@@ -1,0 +1,230 @@
+//! How much of everything a new process needs, decided before any object
+//! exists: the objects to retype from its block, the size of the block,
+//! and the size of its object CNode. The object CNode comes first, because
+//! every later object is retyped straight into it; the rest follow largest
+//! first, so alignment pads the block at most once.
+
+use crate::cspace::ceil_log2;
+use crate::elf_plan::{page_tables_needed, LoadPlan, PAGE_SIZE};
+use alloc::vec::Vec;
+use qsoe_abi::layout;
+use sel4_sys::{object, size_bits};
+
+use layout::STACK_PAGES;
+
+/// The kinds of objects a process is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The process's CSpace root.
+    CNode,
+    /// The CNode in taskman's space that keeps taskman's caps to the rest.
+    ObjectCNode,
+    VSpace,
+    PageTable,
+    Frame,
+    Tcb,
+    SchedContext,
+}
+
+/// `count` objects of one kind, with the kernel's type and size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Objects {
+    pub kind: Kind,
+    pub object_type: u64,
+    pub size_bits: u8,
+    pub count: u64,
+}
+
+impl Objects {
+    pub fn bytes(&self) -> u64 {
+        self.count << self.size_bits
+    }
+}
+
+/// Everything decided about a process before taskman builds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpawnPlan {
+    /// Objects in retype order: the object CNode, then non-increasing size.
+    pub objects: Vec<Objects>,
+    /// Radix of the object CNode.
+    pub object_cnode_bits: u8,
+    /// The smallest block that holds every object.
+    pub block_bits: u8,
+    /// Virtual addresses of every page the process starts with: program,
+    /// stack, IPC buffer, thread block.
+    pub page_vaddrs: Vec<u64>,
+}
+
+/// The initial stack's pages, top page last.
+pub fn stack_pages() -> impl Iterator<Item = u64> {
+    (1..=STACK_PAGES)
+        .rev()
+        .map(|i| layout::STACK_TOP - i * PAGE_SIZE)
+}
+
+/// Plans a process for a program laid out as `load`.
+pub fn plan(load: &LoadPlan) -> SpawnPlan {
+    let mut page_vaddrs: Vec<u64> = load.pages.iter().map(|p| p.vaddr).collect();
+    page_vaddrs.extend(stack_pages());
+    page_vaddrs.extend([layout::IPC_BUFFER, layout::THREAD_BLOCK]);
+    let frames = page_vaddrs.len() as u64;
+    let page_tables = page_tables_needed(page_vaddrs.iter().copied()) as u64;
+    // Caps taskman keeps: the process's CNode, VSpace, page tables,
+    // frames, TCB, scheduling context and the badged fault endpoint.
+    let kept = 1 + 1 + page_tables + frames + 1 + 1 + 1;
+    let object_cnode_bits = ceil_log2(kept).max(2);
+    let mut objects = alloc::vec![
+        Objects {
+            kind: Kind::CNode,
+            object_type: object::CNODE,
+            size_bits: layout::CNODE_BITS + size_bits::SLOT as u8,
+            count: 1,
+        },
+        Objects {
+            kind: Kind::ObjectCNode,
+            object_type: object::CNODE,
+            size_bits: object_cnode_bits + size_bits::SLOT as u8,
+            count: 1,
+        },
+        Objects {
+            kind: Kind::VSpace,
+            object_type: object::PAGE_TABLE,
+            size_bits: size_bits::PAGE_TABLE as u8,
+            count: 1,
+        },
+        Objects {
+            kind: Kind::PageTable,
+            object_type: object::PAGE_TABLE,
+            size_bits: size_bits::PAGE_TABLE as u8,
+            count: page_tables,
+        },
+        Objects {
+            kind: Kind::Frame,
+            object_type: object::PAGE_4K,
+            size_bits: size_bits::PAGE as u8,
+            count: frames,
+        },
+        Objects {
+            kind: Kind::Tcb,
+            object_type: object::TCB,
+            size_bits: size_bits::TCB as u8,
+            count: 1,
+        },
+        Objects {
+            kind: Kind::SchedContext,
+            object_type: object::SCHED_CONTEXT,
+            size_bits: size_bits::MIN_SCHED_CONTEXT as u8,
+            count: 1,
+        },
+    ];
+    // Stable: kinds of equal size keep the order above.
+    objects.sort_by_key(|o| (o.kind != Kind::ObjectCNode, core::cmp::Reverse(o.size_bits)));
+    let bytes = placed_bytes(&objects);
+    SpawnPlan {
+        objects,
+        object_cnode_bits,
+        block_bits: ceil_log2(bytes),
+        page_vaddrs,
+    }
+}
+
+/// The bytes `objects` take when retyped in order from one untyped: each
+/// object starts at the next multiple of its own size, as the kernel
+/// places them.
+pub fn placed_bytes(objects: &[Objects]) -> u64 {
+    objects.iter().fold(0, |offset, o| {
+        offset.next_multiple_of(1 << o.size_bits) + o.bytes()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf_plan::{PagePlan, Perms};
+
+    fn load(pages: &[u64]) -> LoadPlan {
+        LoadPlan {
+            entry: pages[0],
+            pages: pages
+                .iter()
+                .map(|&vaddr| PagePlan {
+                    vaddr,
+                    perms: Perms {
+                        read: true,
+                        write: false,
+                        execute: true,
+                    },
+                    copies: Vec::new(),
+                })
+                .collect(),
+            phdr_vaddr: None,
+            phent: 56,
+            phnum: 1,
+            tls: None,
+        }
+    }
+
+    #[test]
+    fn object_cnode_first_then_largest_and_all_fit_the_block() {
+        let p = plan(&load(&[0x10000, 0x11000, 0x12000]));
+        assert_eq!(p.objects[0].kind, Kind::ObjectCNode);
+        assert!(p.objects[1..]
+            .windows(2)
+            .all(|w| w[0].size_bits >= w[1].size_bits));
+        let bytes = placed_bytes(&p.objects);
+        assert!(bytes <= 1 << p.block_bits && bytes > 1 << (p.block_bits - 1));
+    }
+
+    #[test]
+    fn placement_pads_to_each_objects_alignment() {
+        let o = |size_bits, count| Objects {
+            kind: Kind::Frame,
+            object_type: 0,
+            size_bits,
+            count,
+        };
+        // 1 KiB, then a 32 KiB object aligned up to 32 KiB, then 4 KiB.
+        assert_eq!(
+            placed_bytes(&[o(10, 1), o(15, 1), o(12, 2)]),
+            0x8000 + 0x8000 + 0x2000
+        );
+        assert_eq!(placed_bytes(&[]), 0);
+    }
+
+    #[test]
+    fn counts_every_page_and_page_table() {
+        let p = plan(&load(&[0x10000, 0x11000]));
+        let frames = p.objects.iter().find(|o| o.kind == Kind::Frame).unwrap();
+        assert_eq!(frames.count, 2 + STACK_PAGES + 2);
+        let tables = p
+            .objects
+            .iter()
+            .find(|o| o.kind == Kind::PageTable)
+            .unwrap();
+        // Program: one 1 GiB + one 2 MiB table; stack, IPC buffer and
+        // thread block: one more of each.
+        assert_eq!(tables.count, 4);
+        assert_eq!(p.page_vaddrs.len() as u64, frames.count);
+    }
+
+    #[test]
+    fn object_cnode_holds_every_kept_cap() {
+        let pages: Vec<u64> = (0..300).map(|i| 0x10000 + i * PAGE_SIZE).collect();
+        let p = plan(&load(&pages));
+        let kept: u64 = p
+            .objects
+            .iter()
+            .filter(|o| o.kind != Kind::ObjectCNode)
+            .map(|o| o.count)
+            .sum::<u64>()
+            + 1;
+        assert!(kept <= 1 << p.object_cnode_bits);
+    }
+
+    #[test]
+    fn stack_pages_end_at_the_stack_top() {
+        let pages: Vec<u64> = stack_pages().collect();
+        assert_eq!(pages.len() as u64, STACK_PAGES);
+        assert_eq!(*pages.last().unwrap() + PAGE_SIZE, layout::STACK_TOP);
+    }
+}

@@ -1,0 +1,496 @@
+//! The spawn path and its undoing.
+//!
+//! Spawn decides everything first (`elf_plan`, `initial_stack`,
+//! `spawn_plan`: pure, host-tested), then carves a block from the pool and
+//! retypes every object of the process out of it, in the plan's order:
+//!
+//! ```text
+//! object CNode slot: 0 CSpace root   1 VSpace   2 TCB   3 SchedContext
+//!                    4 fault endpoint (badged)   5.. page tables, frames
+//! ```
+//!
+//! The object CNode is a leaf of taskman's top-level CNode, so these caps
+//! need no slots of taskman's own. Whatever happens, a process is undone
+//! the same way: one revoke of its block, then the block, its top-level
+//! entry and its ASID go back.
+
+use crate::{archive, Taskman};
+use alloc::string::String;
+use alloc::vec::Vec;
+use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, ENOENT, ENOEXEC, ENOMEM};
+use qsoe_abi::layout::{self, slot, CNODE_BITS};
+use qsoe_abi::Pid;
+use sel4::{CNode, Endpoint, Error, Frame, PageTable, SchedContext, SchedControl, Tcb, VSpace};
+use sel4_root_task::println;
+use sel4_sys::{init_cap, vm_attributes, CPtr, CapRights, UserContext, Word};
+use taskman_core::cspace::{self, leaf_guard, root_guard, TOP_SLOT_DEPTH};
+use taskman_core::elf_plan::{self, LoadPlan, PAGE_SIZE};
+use taskman_core::initial_stack::{self, StackImage};
+use taskman_core::spawn_plan::{self, Kind, SpawnPlan};
+use taskman_core::untyped_pool::{NodeId, MIN_BITS};
+
+/// Pages a program may have; its object CNode must fit in one leaf.
+const MAX_PROGRAM_PAGES: usize = 3_000;
+/// Processes run below taskman (255) and its helper threads (200).
+const PRIORITY: Word = 100;
+/// Each process's scheduling context: its core's full time, shared round
+/// robin with the other processes there.
+const BUDGET_US: Word = 10_000;
+/// The most retypes the kernel does in one invocation.
+const RETYPE_FAN_OUT: u64 = 256;
+/// Badge bit that marks a process's fault endpoint, so a fault never looks
+/// like a request on the side channel.
+pub const FAULT_BADGE: Word = 1 << 62;
+
+/// Where each kind of object lives in the object CNode.
+mod obj {
+    pub const CNODE: u64 = 0;
+    pub const VSPACE: u64 = 1;
+    pub const TCB: u64 = 2;
+    pub const SCHED_CONTEXT: u64 = 3;
+    pub const FAULT_EP: u64 = 4;
+    pub const PAGE_TABLES: u64 = 5;
+}
+
+/// A live process, as taskman keeps it.
+pub struct Process {
+    pub path: String,
+    pub core: u64,
+    block: NodeId,
+    leaf: u64,
+    object_cnode_bits: u8,
+    asid_pool: usize,
+    /// The reply object taskman holds while the process is blocked in
+    /// `waitpid` or `pause`.
+    pub parked: Option<CPtr>,
+}
+
+impl Process {
+    fn tcb(&self) -> Tcb {
+        Tcb(cspace::cptr(self.leaf, obj::TCB))
+    }
+
+    /// The object CNode's top-level entry and radix, for the census.
+    pub fn object_cnode(&self) -> (u64, u8) {
+        (self.leaf, self.object_cnode_bits)
+    }
+}
+
+/// What a spawn asks for, decoded and checked.
+pub struct SpawnRequest<'a> {
+    pub path: &'a [u8],
+    pub argv: Vec<&'a [u8]>,
+    pub envp: Vec<&'a [u8]>,
+    pub core: Option<u64>,
+    pub block_bits: u8,
+}
+
+/// What a half-built process holds, so a failure can give it all back.
+struct Partial {
+    block: NodeId,
+    /// The object-CNode slot of the first frame.
+    frames_base: u64,
+    leaf: Option<u64>,
+    asid_pool: Option<usize>,
+    temps: Vec<CPtr>,
+}
+
+fn kernel(e: Error) -> Errno {
+    match e {
+        Error::NotEnoughMemory { .. } => ENOMEM,
+        other => {
+            println!("taskman: spawn: kernel refused: {other:?}");
+            ENOMEM
+        }
+    }
+}
+
+/// Starts a program from the boot archive as a child of `parent`.
+pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, Errno> {
+    let path = core::str::from_utf8(req.path).map_err(|_| ENOENT)?;
+    let image = archive::find(path).ok_or(ENOENT)?;
+    let load = elf_plan::plan(
+        image,
+        layout::PROGRAM_START..layout::PROGRAM_END,
+        MAX_PROGRAM_PAGES,
+    )
+    .map_err(|_| ENOEXEC)?;
+    let tp_offset = thread_pointer_offset(&load)?;
+    let plan = spawn_plan::plan(&load);
+    if plan.object_cnode_bits > cspace::LEAF_BITS {
+        return Err(ENOEXEC);
+    }
+    let stack = initial_stack::build(
+        layout::STACK_TOP,
+        &req.argv,
+        &req.envp,
+        &auxv(&load),
+        (layout::STACK_PAGES * PAGE_SIZE / 2) as usize,
+    )
+    .map_err(|_| E2BIG)?;
+    let bits = match req.block_bits {
+        0 => plan.block_bits.max(MIN_BITS),
+        b if (MIN_BITS..64).contains(&b) => b,
+        _ => return Err(EINVAL),
+    };
+    let cores = tm.cores_online();
+    let core = match req.core {
+        Some(c) if c < cores => c,
+        Some(_) => return Err(EINVAL),
+        None => {
+            tm.next_core = (tm.next_core + 1) % cores;
+            tm.next_core
+        }
+    };
+    let pid = tm.processes.next_pid().ok_or(EAGAIN)?;
+    let block = tm.objects.alloc_block(bits).map_err(|_| ENOMEM)?;
+    let mut partial = Partial {
+        block,
+        frames_base: 0,
+        leaf: None,
+        asid_pool: None,
+        temps: Vec::new(),
+    };
+    let built = build(
+        tm,
+        &mut partial,
+        pid,
+        &load,
+        &plan,
+        &stack,
+        tp_offset,
+        image,
+    )
+    .and_then(|()| start(tm, &partial, &plan, core, path, &load, &stack, tp_offset));
+    if let Err(e) = built {
+        undo(tm, partial);
+        return Err(e);
+    }
+    let process = Process {
+        path: String::from(path),
+        core,
+        block,
+        leaf: partial.leaf.unwrap_or_default(),
+        object_cnode_bits: plan.object_cnode_bits,
+        asid_pool: partial.asid_pool.unwrap_or_default(),
+        parked: None,
+    };
+    let inserted = tm.processes.insert(parent, process);
+    debug_assert_eq!(inserted, Some(pid));
+    Ok(pid)
+}
+
+/// Where `tp` points within the thread block: past ThreadControl, aligned
+/// for the TLS block that starts there.
+fn thread_pointer_offset(load: &LoadPlan) -> Result<u64, Errno> {
+    let align = load.tls.map_or(16, |t| (t.align as u64).max(16));
+    if !align.is_power_of_two() {
+        return Err(ENOEXEC);
+    }
+    let offset = layout::THREAD_CONTROL_BYTES.next_multiple_of(align);
+    let tls = load.tls.map_or(0, |t| t.mem_size as u64);
+    if offset + tls > PAGE_SIZE {
+        return Err(ENOEXEC);
+    }
+    Ok(offset)
+}
+
+fn auxv(load: &LoadPlan) -> Vec<(u64, u64)> {
+    use initial_stack::*;
+    let mut v = alloc::vec![(AT_PAGESZ, PAGE_SIZE), (AT_ENTRY, load.entry)];
+    if let Some(phdr) = load.phdr_vaddr {
+        v.extend([
+            (AT_PHDR, phdr),
+            (AT_PHENT, load.phent as u64),
+            (AT_PHNUM, load.phnum as u64),
+        ]);
+    }
+    v
+}
+
+/// Retypes every object from the block and fills and maps the pages.
+#[allow(clippy::too_many_arguments)]
+fn build(
+    tm: &mut Taskman,
+    partial: &mut Partial,
+    pid: Pid,
+    load: &LoadPlan,
+    plan: &SpawnPlan,
+    stack: &StackImage,
+    tp_offset: u64,
+    image: &[u8],
+) -> Result<(), Errno> {
+    let objects = &mut tm.objects;
+    let block = objects.block_cap(partial.block);
+    let leaf = objects.alloc_leaf().map_err(kernel)?;
+    partial.leaf = Some(leaf);
+    let at = |i: u64| cspace::cptr(leaf, i);
+    let page_tables = plan
+        .objects
+        .iter()
+        .find(|o| o.kind == Kind::PageTable)
+        .map_or(0, |o| o.count);
+    let frames_base = obj::PAGE_TABLES + page_tables;
+    partial.frames_base = frames_base;
+    let mut root_cnode_temp = None;
+    let mut object_cnode_ready = false;
+    for o in &plan.objects {
+        match o.kind {
+            Kind::ObjectCNode => {
+                let temp = objects.alloc_slot().map_err(kernel)?;
+                partial.temps.push(temp);
+                let radix = plan.object_cnode_bits;
+                objects
+                    .retype_at(block, o.object_type, radix as usize, temp)
+                    .map_err(kernel)?;
+                objects
+                    .top_slot(leaf)
+                    .mutate_from(objects.slot(temp), leaf_guard(radix))
+                    .map_err(kernel)?;
+                object_cnode_ready = true;
+                if let Some(t) = root_cnode_temp.take() {
+                    objects
+                        .slot(at(obj::CNODE))
+                        .move_from(objects.slot(t))
+                        .map_err(kernel)?;
+                }
+            }
+            Kind::CNode if !object_cnode_ready => {
+                let temp = objects.alloc_slot().map_err(kernel)?;
+                partial.temps.push(temp);
+                objects
+                    .retype_at(block, o.object_type, CNODE_BITS as usize, temp)
+                    .map_err(kernel)?;
+                root_cnode_temp = Some(temp);
+            }
+            kind => {
+                let first = match kind {
+                    Kind::CNode => obj::CNODE,
+                    Kind::VSpace => obj::VSPACE,
+                    Kind::Tcb => obj::TCB,
+                    Kind::SchedContext => obj::SCHED_CONTEXT,
+                    Kind::PageTable => obj::PAGE_TABLES,
+                    Kind::Frame | Kind::ObjectCNode => frames_base,
+                };
+                // The size argument: radix for CNodes, bytes for
+                // scheduling contexts, ignored for fixed-size objects.
+                let size = match kind {
+                    Kind::CNode => CNODE_BITS as usize,
+                    Kind::SchedContext => o.size_bits as usize,
+                    _ => 0,
+                };
+                let mut done = 0;
+                while done < o.count {
+                    let n = (o.count - done).min(RETYPE_FAN_OUT);
+                    block
+                        .retype(
+                            o.object_type,
+                            size,
+                            objects.root,
+                            leaf,
+                            TOP_SLOT_DEPTH,
+                            first + done,
+                            n as usize,
+                        )
+                        .map_err(kernel)?;
+                    done += n;
+                }
+            }
+        }
+    }
+    partial.asid_pool = Some(
+        objects
+            .assign_asid(VSpace(at(obj::VSPACE)))
+            .map_err(kernel)?,
+    );
+
+    let vspace = VSpace(at(obj::VSPACE));
+    let mut next_table = obj::PAGE_TABLES;
+    for (i, &vaddr) in plan.page_vaddrs.iter().enumerate() {
+        let frame = Frame(at(frames_base + i as u64));
+        let (rights, attrs) = fill(tm, frame, vaddr, load, stack, tp_offset, image)?;
+        loop {
+            match frame.map(vspace, vaddr, rights, attrs) {
+                Ok(()) => break,
+                Err(Error::FailedLookup { .. }) if next_table < frames_base => {
+                    PageTable(at(next_table))
+                        .map(vspace, vaddr, vm_attributes::DEFAULT)
+                        .map_err(kernel)?;
+                    next_table += 1;
+                }
+                Err(e) => return Err(kernel(e)),
+            }
+        }
+    }
+
+    let objects = &mut tm.objects;
+    let endpoint = objects.slot(tm.endpoint.0);
+    let send_and_reply = CapRights::WRITE.union(CapRights::GRANT_REPLY);
+    objects
+        .slot(at(obj::FAULT_EP))
+        .mint(endpoint, send_and_reply, FAULT_BADGE | pid as Word)
+        .map_err(kernel)?;
+    CNode(at(obj::CNODE))
+        .slot_at(slot::TASKMAN, CNODE_BITS)
+        .mint(endpoint, send_and_reply, pid as Word)
+        .map_err(kernel)?;
+    CNode(at(obj::CNODE))
+        .slot_at(slot::TCB, CNODE_BITS)
+        .copy(objects.slot(at(obj::TCB)), CapRights::ALL)
+        .map_err(kernel)?;
+    let temps = core::mem::take(&mut partial.temps);
+    for t in temps {
+        objects.free_slot(t);
+    }
+    Ok(())
+}
+
+/// Writes a page's initial contents (if any) and answers how to map it.
+fn fill(
+    tm: &mut Taskman,
+    frame: Frame,
+    vaddr: u64,
+    load: &LoadPlan,
+    stack: &StackImage,
+    tp_offset: u64,
+    image: &[u8],
+) -> Result<(CapRights, Word), Errno> {
+    let rw = (CapRights::READ_WRITE, vm_attributes::EXECUTE_NEVER);
+    let write = |tm: &mut Taskman, f: &mut dyn FnMut(&mut [u8])| {
+        tm.window
+            .with_frame(&mut tm.objects, frame, |page| f(page))
+            .map_err(kernel)
+    };
+    if let Some(page) = load.pages.iter().find(|p| p.vaddr == vaddr) {
+        if !page.copies.is_empty() {
+            write(tm, &mut |bytes| {
+                for c in &page.copies {
+                    bytes[c.page_offset..c.page_offset + c.len]
+                        .copy_from_slice(&image[c.file_offset..c.file_offset + c.len]);
+                }
+            })?;
+        }
+        let rights = if page.perms.write {
+            CapRights::READ_WRITE
+        } else {
+            CapRights::READ
+        };
+        let attrs = if page.perms.execute {
+            vm_attributes::DEFAULT
+        } else {
+            vm_attributes::EXECUTE_NEVER
+        };
+        return Ok((rights, attrs));
+    }
+    if vaddr == layout::THREAD_BLOCK {
+        write(tm, &mut |bytes| {
+            let control = (tp_offset - layout::THREAD_CONTROL_BYTES) as usize;
+            bytes[control..control + 8].copy_from_slice(&layout::IPC_BUFFER.to_le_bytes());
+            if let Some(t) = load.tls {
+                let at = tp_offset as usize;
+                bytes[at..at + t.file_size]
+                    .copy_from_slice(&image[t.file_offset..t.file_offset + t.file_size]);
+            }
+        })?;
+        return Ok(rw);
+    }
+    let stack_bottom = layout::STACK_TOP - stack.bytes.len() as u64;
+    if vaddr < layout::STACK_TOP && vaddr + PAGE_SIZE > stack_bottom {
+        write(tm, &mut |bytes| {
+            let from = vaddr.max(stack_bottom);
+            let to = (vaddr + PAGE_SIZE).min(layout::STACK_TOP);
+            let src = (from - stack_bottom) as usize..(to - stack_bottom) as usize;
+            let dst = (from - vaddr) as usize..(to - vaddr) as usize;
+            bytes[dst].copy_from_slice(&stack.bytes[src]);
+        })?;
+    }
+    Ok(rw)
+}
+
+/// Gives the thread its spaces, time and registers, and lets it run.
+#[allow(clippy::too_many_arguments)]
+fn start(
+    tm: &mut Taskman,
+    partial: &Partial,
+    plan: &SpawnPlan,
+    core: u64,
+    path: &str,
+    load: &LoadPlan,
+    stack: &StackImage,
+    tp_offset: u64,
+) -> Result<(), Errno> {
+    let leaf = partial.leaf.unwrap_or_default();
+    let at = |i: u64| cspace::cptr(leaf, i);
+    let tcb = Tcb(at(obj::TCB));
+    let sc = SchedContext(at(obj::SCHED_CONTEXT));
+    let ipc_index = plan
+        .page_vaddrs
+        .iter()
+        .position(|&v| v == layout::IPC_BUFFER)
+        .unwrap_or_default() as u64;
+    let ipc_frame = Frame(at(partial.frames_base + ipc_index));
+    tcb.configure(
+        CNode(at(obj::CNODE)),
+        root_guard(CNODE_BITS),
+        VSpace(at(obj::VSPACE)),
+        layout::IPC_BUFFER,
+        ipc_frame,
+    )
+    .map_err(kernel)?;
+    SchedControl(tm.bootinfo.sched_control.start + core)
+        .configure(sc, BUDGET_US, BUDGET_US, 0)
+        .map_err(kernel)?;
+    tcb.set_sched_params(
+        Tcb(init_cap::TCB),
+        0,
+        PRIORITY,
+        sc,
+        Endpoint(at(obj::FAULT_EP)),
+    )
+    .map_err(kernel)?;
+    tcb.set_name(path.rsplit('/').next().unwrap_or(path));
+    let regs = UserContext {
+        pc: load.entry,
+        sp: stack.sp,
+        tp: layout::THREAD_BLOCK + tp_offset,
+        ..Default::default()
+    };
+    tcb.write_registers(true, &regs).map_err(kernel)
+}
+
+/// Gives back everything a failed spawn took.
+fn undo(tm: &mut Taskman, partial: Partial) {
+    release(tm, partial.block, partial.leaf, partial.asid_pool);
+    for t in partial.temps {
+        tm.objects.free_slot(t);
+    }
+}
+
+/// One revoke takes every object of the process; then the block, the
+/// top-level entry and the ASID go back.
+fn release(tm: &mut Taskman, block: NodeId, leaf: Option<u64>, asid_pool: Option<usize>) {
+    if let Err(e) = tm.objects.release_block(block) {
+        println!("taskman: cannot revoke a process block: {e:?}");
+    }
+    if let Some(l) = leaf {
+        tm.objects.free_leaf(l);
+    }
+    if let Some(a) = asid_pool {
+        tm.objects.release_asid(a);
+    }
+}
+
+/// Destroys a process that has ended (exit, fault or kill): nothing it
+/// had survives, and a reply object taskman held for it goes back.
+pub fn destroy(tm: &mut Taskman, process: Process) {
+    let _ = process.tcb().suspend();
+    release(
+        tm,
+        process.block,
+        Some(process.leaf),
+        Some(process.asid_pool),
+    );
+    if let Some(reply) = process.parked {
+        tm.replies.push(reply);
+    }
+}

@@ -1,0 +1,133 @@
+//! What can go wrong, worded for the person editing the manifest.
+//!
+//! Every rule a manifest entry can break is a [`Problem`] tied to the entry
+//! that broke it, so the message points at the line to fix and tests can
+//! tell the rules apart.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Why a manifest could not be turned into an archive.
+#[derive(Debug)]
+pub enum Error {
+    /// The manifest itself could not be read.
+    Read { path: PathBuf, source: io::Error },
+    /// The archive could not be written out.
+    Write { path: PathBuf, source: io::Error },
+    /// The manifest is not TOML, or has keys or types the format lacks.
+    Syntax(String),
+    /// One manifest entry breaks a rule.
+    Entry { entry: String, problem: Problem },
+    /// The CPIO writer refused an entry.
+    Archive(String),
+}
+
+/// A rule broken by one manifest entry.
+#[derive(Debug)]
+pub enum Problem {
+    /// A `[[program]]` has neither `bin` nor `elf`.
+    NoSource,
+    /// A `[[program]]` has both `bin` and `elf`.
+    TwoSources,
+    /// `bin` is not a plain file name.
+    BadBinName(String),
+    /// The path does not start with `/`.
+    NotAbsolute,
+    /// The path has an empty component (`//`, a trailing `/`, or just `/`).
+    EmptyComponent,
+    /// The path has a `.` or `..` component.
+    DotComponent(String),
+    /// The path contains a NUL byte, which ends names in the archive.
+    NulInPath,
+    /// Another entry already has this path.
+    DuplicatePath { other: String },
+    /// The path would sit under another entry's file.
+    InsideFile { other: String },
+    /// The path would have to be a directory holding another entry's file.
+    HoldsFile { other: String },
+    /// A required entry is absent.
+    Missing,
+    /// An init command has no program path.
+    EmptyCommand,
+    /// An init command's program is not a `[[program]]` of the manifest.
+    UnknownProgram(String),
+    /// An init argument contains a byte its encoding cannot carry.
+    ForbiddenByte { arg: String, byte: u8 },
+    /// A program's file could not be read.
+    Unreadable { path: PathBuf, source: io::Error },
+    /// A program's file is not a 64-bit little-endian ELF file.
+    NotElf { path: PathBuf, reason: String },
+    /// A program's file is an ELF file, but not a RISC-V executable.
+    WrongElf { path: PathBuf, reason: String },
+    /// `truncate` would not shorten the file.
+    TruncateTooLong { truncate: u64, size: u64 },
+}
+
+impl Error {
+    /// Ties `problem` to the manifest entry described by `entry`.
+    pub(crate) fn entry(entry: impl Into<String>, problem: Problem) -> Self {
+        Self::Entry {
+            entry: entry.into(),
+            problem,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            Self::Write { path, source } => {
+                write!(f, "cannot write {}: {source}", path.display())
+            }
+            Self::Syntax(message) => write!(f, "{}", message.trim_end()),
+            Self::Entry { entry, problem } => write!(f, "{entry}: {problem}"),
+            Self::Archive(message) => write!(f, "cannot build the archive: {message}"),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoSource => write!(f, "needs `bin` or `elf`"),
+            Self::TwoSources => write!(f, "has both `bin` and `elf`; give exactly one"),
+            Self::BadBinName(name) => write!(f, "bin {name:?} must be a plain file name"),
+            Self::NotAbsolute => write!(f, "path must be absolute (start with `/`)"),
+            Self::EmptyComponent => write!(f, "path has an empty component"),
+            Self::DotComponent(dots) => write!(f, "path must not contain {dots:?} components"),
+            Self::NulInPath => write!(f, "path must not contain NUL"),
+            Self::DuplicatePath { other } => write!(f, "path is also used by {other}"),
+            Self::InsideFile { other } => write!(f, "path would be inside the file of {other}"),
+            Self::HoldsFile { other } => {
+                write!(f, "path would have to be a directory holding {other}")
+            }
+            Self::Missing => write!(f, "missing; the system cannot boot without it"),
+            Self::EmptyCommand => write!(f, "command is empty; it needs a program path"),
+            Self::UnknownProgram(path) => write!(f, "{path:?} is not a [[program]] path"),
+            Self::ForbiddenByte { arg, byte } => {
+                write!(f, "argument {arg:?} contains byte {byte:#04x}, which init's command file cannot carry")
+            }
+            Self::Unreadable { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
+            Self::NotElf { path, reason } => write!(
+                f,
+                "{} is not a 64-bit little-endian ELF file ({reason})",
+                path.display()
+            ),
+            Self::WrongElf { path, reason } => write!(
+                f,
+                "{} is not a RISC-V executable ({reason})",
+                path.display()
+            ),
+            Self::TruncateTooLong { truncate, size } => write!(
+                f,
+                "truncate = {truncate} does not shorten the {size}-byte file"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

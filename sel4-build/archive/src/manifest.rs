@@ -1,0 +1,533 @@
+//! The manifest: which programs and files the boot archive holds and what
+//! init starts in each boot mode.
+//!
+//! [`Manifest::parse`] checks every rule that needs no file on disk, so
+//! `deps` works before the programs are built and the checked-in manifest
+//! is tested on its own; the program files are checked when they are read
+//! (see [`crate::sources`]).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Problem};
+use crate::init_script;
+
+/// The path taskman starts first; a manifest without it cannot boot.
+pub const INIT_PATH: &str = "/sbin/init";
+
+/// One command line: the program's path, then its arguments.
+pub type Command = Vec<String>;
+
+/// A parsed manifest whose structure has been checked.
+#[derive(Debug)]
+pub struct Manifest {
+    pub programs: Vec<Program>,
+    pub files: Vec<File>,
+    pub init: Init,
+}
+
+/// An executable to pack.
+#[derive(Debug)]
+pub struct Program {
+    pub path: String,
+    pub source: Source,
+    /// Keep only this many leading bytes (for loader error-path fixtures).
+    pub truncate: Option<u64>,
+}
+
+/// Where a program's file comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A program of this workspace's userland, in the `--bin-dir` directory.
+    Bin(String),
+    /// Any ELF file, relative to the manifest's directory or absolute.
+    Elf(PathBuf),
+}
+
+/// A plain, non-executable file to pack.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    pub path: String,
+    pub text: String,
+}
+
+/// What init starts, per boot mode; a missing mode starts nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Init {
+    #[serde(default)]
+    pub run: Vec<Command>,
+    #[serde(default)]
+    pub test: Vec<Command>,
+    #[serde(default)]
+    pub bench: Vec<Command>,
+}
+
+/// The manifest as written, before the one-of-`bin`/`elf` rule is applied.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    #[serde(default)]
+    program: Vec<RawProgram>,
+    #[serde(default)]
+    file: Vec<File>,
+    #[serde(default)]
+    init: Init,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProgram {
+    path: String,
+    bin: Option<String>,
+    elf: Option<PathBuf>,
+    truncate: Option<u64>,
+}
+
+impl Manifest {
+    /// Parses `text` and checks everything that does not need the disk.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let raw: RawManifest = toml::from_str(text).map_err(|e| Error::Syntax(e.to_string()))?;
+        let programs = raw
+            .program
+            .into_iter()
+            .map(Program::from_raw)
+            .collect::<Result<_, _>>()?;
+        let manifest = Self {
+            programs,
+            files: raw.file,
+            init: raw.init,
+        };
+        manifest.check_paths()?;
+        manifest.check_has_init()?;
+        manifest.check_init_commands()?;
+        Ok(manifest)
+    }
+
+    /// Checks each path alone, then against all paths before it, including
+    /// the files generated for init's commands.
+    fn check_paths(&self) -> Result<(), Error> {
+        let mut taken: BTreeMap<&str, String> = BTreeMap::new();
+        let generated: Vec<(String, String)> = init_script::MODES
+            .iter()
+            .map(|mode| (init_script::path(mode), format!("[init] {mode}")))
+            .collect();
+        for (path, label) in &generated {
+            taken.insert(path, label.clone());
+        }
+        for (path, label) in self.labelled_paths() {
+            check_path(path)
+                .and_then(|()| check_free(&taken, path))
+                .map_err(|problem| Error::entry(&label, problem))?;
+            taken.insert(path, label);
+        }
+        Ok(())
+    }
+
+    /// Every program and file path with the label naming its entry.
+    fn labelled_paths(&self) -> impl Iterator<Item = (&str, String)> {
+        let programs = self.programs.iter().map(|p| (p.path.as_str(), p.label()));
+        let files = self.files.iter().map(|f| (f.path.as_str(), f.label()));
+        programs.chain(files)
+    }
+
+    fn check_has_init(&self) -> Result<(), Error> {
+        match self.program(INIT_PATH) {
+            Some(_) => Ok(()),
+            None => Err(Error::entry(program_label(INIT_PATH), Problem::Missing)),
+        }
+    }
+
+    fn check_init_commands(&self) -> Result<(), Error> {
+        for (mode, commands) in self.init.modes() {
+            for (index, command) in commands.iter().enumerate() {
+                self.check_command(command)
+                    .map_err(|problem| Error::entry(format!("[init] {mode}[{index}]"), problem))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_command(&self, command: &Command) -> Result<(), Problem> {
+        let program = command.first().ok_or(Problem::EmptyCommand)?;
+        if self.program(program).is_none() {
+            return Err(Problem::UnknownProgram(program.clone()));
+        }
+        command.iter().try_for_each(|arg| check_arg(arg))
+    }
+
+    /// The program packed at `path`, if any.
+    pub fn program(&self, path: &str) -> Option<&Program> {
+        self.programs.iter().find(|program| program.path == path)
+    }
+}
+
+impl Program {
+    fn from_raw(raw: RawProgram) -> Result<Self, Error> {
+        let source = match (raw.bin, raw.elf) {
+            (Some(bin), None) => check_bin_name(&bin).map(|()| Source::Bin(bin)),
+            (None, Some(elf)) => Ok(Source::Elf(elf)),
+            (None, None) => Err(Problem::NoSource),
+            (Some(_), Some(_)) => Err(Problem::TwoSources),
+        };
+        let source = source.map_err(|problem| Error::entry(program_label(&raw.path), problem))?;
+        Ok(Self {
+            path: raw.path,
+            source,
+            truncate: raw.truncate,
+        })
+    }
+
+    /// Names this entry in messages.
+    pub fn label(&self) -> String {
+        program_label(&self.path)
+    }
+}
+
+impl File {
+    /// Names this entry in messages.
+    pub fn label(&self) -> String {
+        format!("[[file]] {:?}", self.path)
+    }
+}
+
+impl Init {
+    /// Each boot mode with its commands, in [`init_script::MODES`] order.
+    pub fn modes(&self) -> [(&'static str, &[Command]); 3] {
+        [
+            (init_script::MODES[0], &self.run),
+            (init_script::MODES[1], &self.test),
+            (init_script::MODES[2], &self.bench),
+        ]
+    }
+}
+
+fn program_label(path: &str) -> String {
+    format!("[[program]] {path:?}")
+}
+
+/// A `bin` names a file directly inside the bin directory, nothing else.
+fn check_bin_name(name: &str) -> Result<(), Problem> {
+    let plain = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0']);
+    if plain {
+        Ok(())
+    } else {
+        Err(Problem::BadBinName(name.to_string()))
+    }
+}
+
+/// Paths are absolute and normalised, so that equal files have equal paths.
+fn check_path(path: &str) -> Result<(), Problem> {
+    let relative = path.strip_prefix('/').ok_or(Problem::NotAbsolute)?;
+    relative.split('/').try_for_each(check_component)
+}
+
+fn check_component(component: &str) -> Result<(), Problem> {
+    match component {
+        "" => Err(Problem::EmptyComponent),
+        "." | ".." => Err(Problem::DotComponent(component.to_string())),
+        _ if component.contains('\0') => Err(Problem::NulInPath),
+        _ => Ok(()),
+    }
+}
+
+/// The archive holds no directories, so a path must neither repeat another,
+/// nor lie under another, nor have another under it.
+fn check_free(taken: &BTreeMap<&str, String>, path: &str) -> Result<(), Problem> {
+    if let Some(other) = taken.get(path) {
+        return Err(Problem::DuplicatePath {
+            other: other.clone(),
+        });
+    }
+    let parents = path.match_indices('/').map(|(end, _)| &path[..end]);
+    if let Some(other) = parents.filter_map(|parent| taken.get(parent)).next() {
+        return Err(Problem::InsideFile {
+            other: other.clone(),
+        });
+    }
+    let dir = format!("{path}/");
+    match taken.range(dir.as_str()..).next() {
+        Some((child, other)) if child.starts_with(&dir) => Err(Problem::HoldsFile {
+            other: other.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn check_arg(arg: &str) -> Result<(), Problem> {
+    match init_script::forbidden_byte(arg) {
+        Some(byte) => Err(Problem::ForbiddenByte {
+            arg: arg.to_string(),
+            byte,
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether a problem is the one a case expects.
+    type Expected = fn(&Problem) -> bool;
+
+    const INIT: &str = "[[program]]\npath = \"/sbin/init\"\nbin = \"init\"\n";
+
+    /// `INIT` plus `rest`, parsed; the error it must give.
+    fn problem(rest: &str) -> (String, Problem) {
+        match Manifest::parse(&format!("{INIT}{rest}")) {
+            Err(Error::Entry { entry, problem }) => (entry, problem),
+            other => panic!("expected an entry error, got {other:?}"),
+        }
+    }
+
+    fn syntax_error(text: &str) -> String {
+        match Manifest::parse(text) {
+            Err(Error::Syntax(message)) => message,
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+    }
+
+    /// `s` as a TOML basic string.
+    fn quote(s: &str) -> String {
+        format!("{s:?}").replace("\\0", "\\u0000")
+    }
+
+    fn program(path: &str) -> String {
+        format!("[[program]]\npath = {}\nbin = \"true\"\n", quote(path))
+    }
+
+    #[test]
+    fn parses_a_good_manifest() {
+        let manifest = Manifest::parse(
+            r##"
+            [[program]]
+            path = "/sbin/init"
+            bin = "init"
+
+            [[program]]
+            path = "/bin/other"
+            elf = "../elsewhere/other.elf"
+
+            [[program]]
+            path = "/bin/truncated-elf"
+            bin = "true"
+            truncate = 512
+
+            [[file]]
+            path = "/bin/not-elf"
+            text = "#!/bin/sh\n"
+
+            [init]
+            run = [["/bin/other", "an argument", ""], ["/sbin/init"]]
+            test = []
+            "##,
+        )
+        .unwrap();
+        let sources: Vec<(&str, &Source, Option<u64>)> = manifest
+            .programs
+            .iter()
+            .map(|p| (p.path.as_str(), &p.source, p.truncate))
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                ("/sbin/init", &Source::Bin("init".into()), None),
+                (
+                    "/bin/other",
+                    &Source::Elf("../elsewhere/other.elf".into()),
+                    None
+                ),
+                ("/bin/truncated-elf", &Source::Bin("true".into()), Some(512)),
+            ]
+        );
+        assert_eq!(manifest.files[0].path, "/bin/not-elf");
+        assert_eq!(manifest.files[0].text, "#!/bin/sh\n");
+        assert_eq!(
+            manifest.init.run,
+            [vec!["/bin/other", "an argument", ""], vec!["/sbin/init"]]
+        );
+        assert!(manifest.init.test.is_empty());
+        assert!(manifest.init.bench.is_empty(), "a missing mode is empty");
+    }
+
+    #[test]
+    fn a_manifest_with_only_init_is_enough() {
+        let manifest = Manifest::parse(INIT).unwrap();
+        assert_eq!(manifest.programs.len(), 1);
+        assert!(manifest.files.is_empty());
+        assert!(manifest.init.modes().iter().all(|(_, c)| c.is_empty()));
+    }
+
+    #[test]
+    fn rejects_unknown_keys_everywhere() {
+        for text in [
+            format!("{INIT}colour = \"blue\"\n"),
+            format!("{INIT}[[program]]\npath = \"/bin/x\"\nbin = \"x\"\nmode = 1\n"),
+            format!("{INIT}[[file]]\npath = \"/x\"\ntext = \"\"\nmode = 1\n"),
+            format!("{INIT}[init]\nboot = []\n"),
+            format!("{INIT}[[programs]]\npath = \"/bin/x\"\n"),
+        ] {
+            let message = syntax_error(&text);
+            assert!(message.contains("unknown field"), "{message}");
+        }
+    }
+
+    #[test]
+    fn rejects_wrong_types_and_missing_keys() {
+        syntax_error(&format!(
+            "{INIT}[[program]]\npath = \"/bin/x\"\nbin = \"x\"\ntruncate = -1\n"
+        ));
+        syntax_error(&format!("{INIT}[[file]]\npath = \"/x\"\n"));
+        syntax_error(&format!("{INIT}[init]\nrun = [\"/sbin/init\"]\n"));
+        syntax_error("[[program]]\nbin = \"init\"\n");
+        syntax_error("not toml at all");
+    }
+
+    #[test]
+    fn a_program_needs_exactly_one_source() {
+        let (entry, found) = problem("[[program]]\npath = \"/bin/x\"\n");
+        assert_eq!(entry, "[[program]] \"/bin/x\"");
+        assert!(matches!(found, Problem::NoSource));
+        let (_, found) = problem("[[program]]\npath = \"/bin/x\"\nbin = \"x\"\nelf = \"x\"\n");
+        assert!(matches!(found, Problem::TwoSources));
+    }
+
+    #[test]
+    fn bin_is_a_plain_file_name() {
+        for bin in ["", ".", "..", "sub/x", "/abs", "nul\0"] {
+            let text = format!("[[program]]\npath = \"/bin/x\"\nbin = {}\n", quote(bin));
+            let (_, found) = problem(&text);
+            assert!(
+                matches!(&found, Problem::BadBinName(name) if name == bin),
+                "{found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_are_absolute_and_normal() {
+        let cases: [(&str, Expected); 8] = [
+            ("bin/x", |p| matches!(p, Problem::NotAbsolute)),
+            ("", |p| matches!(p, Problem::NotAbsolute)),
+            ("/", |p| matches!(p, Problem::EmptyComponent)),
+            ("/bin//x", |p| matches!(p, Problem::EmptyComponent)),
+            ("/bin/x/", |p| matches!(p, Problem::EmptyComponent)),
+            (
+                "/bin/../x",
+                |p| matches!(p, Problem::DotComponent(d) if d == ".."),
+            ),
+            (
+                "/./x",
+                |p| matches!(p, Problem::DotComponent(d) if d == "."),
+            ),
+            ("/bin/x\0", |p| matches!(p, Problem::NulInPath)),
+        ];
+        for (path, expected) in cases {
+            let (entry, found) = problem(&program(path));
+            assert!(expected(&found), "{path:?}: {found:?}");
+            assert_eq!(entry, format!("[[program]] {path:?}"));
+            let file = format!("[[file]]\npath = {}\ntext = \"\"\n", quote(path));
+            let (entry, found) = problem(&file);
+            assert!(expected(&found), "{path:?}: {found:?}");
+            assert_eq!(entry, format!("[[file]] {path:?}"));
+        }
+    }
+
+    #[test]
+    fn paths_are_unique() {
+        let (entry, found) = problem(&format!("{}{}", program("/bin/x"), program("/bin/x")));
+        assert_eq!(entry, "[[program]] \"/bin/x\"");
+        assert!(
+            matches!(&found, Problem::DuplicatePath { other } if other == "[[program]] \"/bin/x\"")
+        );
+        let (entry, found) = problem(&format!(
+            "{}[[file]]\npath = \"/bin/x\"\ntext = \"\"\n",
+            program("/bin/x")
+        ));
+        assert_eq!(entry, "[[file]] \"/bin/x\"");
+        assert!(matches!(found, Problem::DuplicatePath { .. }));
+    }
+
+    #[test]
+    fn init_command_files_are_reserved() {
+        let (entry, found) = problem("[[file]]\npath = \"/etc/init/test\"\ntext = \"\"\n");
+        assert_eq!(entry, "[[file]] \"/etc/init/test\"");
+        assert!(matches!(&found, Problem::DuplicatePath { other } if other == "[init] test"));
+    }
+
+    #[test]
+    fn no_path_lies_under_another() {
+        let (_, found) = problem(&program("/sbin/init/x"));
+        assert!(
+            matches!(&found, Problem::InsideFile { other } if other == "[[program]] \"/sbin/init\"")
+        );
+        let (_, found) = problem(&program("/etc"));
+        assert!(matches!(&found, Problem::HoldsFile { other } if other == "[init] bench"));
+        let (_, found) = problem(&format!("{}{}", program("/bin/a/b"), program("/bin/a")));
+        assert!(
+            matches!(&found, Problem::HoldsFile { other } if other == "[[program]] \"/bin/a/b\"")
+        );
+        Manifest::parse(&format!(
+            "{INIT}{}{}",
+            program("/bin/a"),
+            program("/bin/ab")
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn sbin_init_is_required() {
+        for text in ["", "[[file]]\npath = \"/sbin/init\"\ntext = \"\"\n"] {
+            match Manifest::parse(text) {
+                Err(Error::Entry { entry, problem }) => {
+                    assert_eq!(entry, "[[program]] \"/sbin/init\"");
+                    assert!(matches!(problem, Problem::Missing));
+                }
+                other => panic!("expected a missing init, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn init_commands_start_with_a_program_path() {
+        let (entry, found) = problem("[init]\nrun = [[\"/sbin/init\"], []]\n");
+        assert_eq!(entry, "[init] run[1]");
+        assert!(matches!(found, Problem::EmptyCommand));
+        let (entry, found) = problem("[init]\nbench = [[\"/bin/nope\"]]\n");
+        assert_eq!(entry, "[init] bench[0]");
+        assert!(matches!(&found, Problem::UnknownProgram(path) if path == "/bin/nope"));
+        let file = "[[file]]\npath = \"/bin/text\"\ntext = \"\"\n";
+        let (_, found) = problem(&format!("{file}[init]\ntest = [[\"/bin/text\"]]\n"));
+        assert!(
+            matches!(found, Problem::UnknownProgram(_)),
+            "a [[file]] is not a program"
+        );
+    }
+
+    #[test]
+    fn init_arguments_fit_the_encoding() {
+        for (arg, byte) in [("a\\u0000b", 0), ("a\\nb", b'\n'), ("a\\u001fb", 0x1f)] {
+            let text = format!("[init]\ntest = [[\"/sbin/init\", \"{arg}\"]]\n");
+            let (entry, found) = problem(&text);
+            assert_eq!(entry, "[init] test[0]");
+            assert!(
+                matches!(found, Problem::ForbiddenByte { byte: b, .. } if b == byte),
+                "{arg}"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_name_the_entry() {
+        let error =
+            Manifest::parse(&format!("{INIT}[init]\nrun = [[\"/bin/nope\"]]\n")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "[init] run[0]: \"/bin/nope\" is not a [[program]] path"
+        );
+    }
+}

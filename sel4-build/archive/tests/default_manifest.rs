@@ -1,0 +1,91 @@
+//! The checked-in `manifests/default.toml`: it must parse without the
+//! userland being built, and pack once its programs exist.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{riscv_program, scratch, write_programs};
+use qsoe_archive::manifest::Source;
+use qsoe_archive::{pack, read_manifest};
+
+fn default_manifest() -> PathBuf {
+    [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "manifests",
+        "default.toml",
+    ]
+    .iter()
+    .collect()
+}
+
+const PROGRAMS: [(&str, &str); 9] = [
+    ("/sbin/init", "init"),
+    ("/bin/hello", "hello"),
+    ("/bin/true", "true"),
+    ("/bin/exit-with", "exit-with"),
+    ("/bin/argv-check", "argv-check"),
+    ("/bin/fault", "fault"),
+    ("/bin/pause", "pause"),
+    ("/bin/qsoe-test", "qsoe-test"),
+    ("/bin/qsoe-bench", "qsoe-bench"),
+];
+
+#[test]
+fn default_manifest_has_the_expected_entries() {
+    let manifest = read_manifest(&default_manifest()).unwrap();
+    let programs: Vec<(&str, &Source, Option<u64>)> = manifest
+        .programs
+        .iter()
+        .map(|p| (p.path.as_str(), &p.source, p.truncate))
+        .collect();
+    let mut expected: Vec<(&str, Source, Option<u64>)> = PROGRAMS
+        .iter()
+        .map(|&(path, bin)| (path, Source::Bin(bin.into()), None))
+        .collect();
+    expected.push(("/bin/truncated-elf", Source::Bin("true".into()), Some(512)));
+    let expected: Vec<(&str, &Source, Option<u64>)> =
+        expected.iter().map(|(p, s, t)| (*p, s, *t)).collect();
+    assert_eq!(programs, expected);
+
+    let files: Vec<(&str, &str)> = manifest
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.text.as_str()))
+        .collect();
+    assert_eq!(
+        files,
+        [("/bin/not-elf", "#!/bin/sh\necho this is not an ELF\n")]
+    );
+
+    assert_eq!(
+        manifest.init.run,
+        [["/bin/hello", "hello from the manifest"]]
+    );
+    assert_eq!(manifest.init.test, [["/bin/qsoe-test"]]);
+    assert_eq!(manifest.init.bench, [["/bin/qsoe-bench"]]);
+}
+
+#[test]
+fn default_manifest_packs_once_its_programs_exist() {
+    let bin_dir = scratch("default-manifest-bin");
+    let bins: Vec<&str> = PROGRAMS.iter().map(|&(_, bin)| bin).collect();
+    write_programs(&bin_dir, &bins);
+    let archive = pack(&default_manifest(), &bin_dir).unwrap();
+
+    let entries: Vec<(&str, &[u8])> = cpio_reader::iter_files(&archive.bytes)
+        .map(|e| (e.name(), e.file()))
+        .collect();
+    assert_eq!(entries.len(), PROGRAMS.len() + 2 + 3);
+    let contents = |name: &str| entries.iter().find(|e| e.0 == name).unwrap().1;
+    assert_eq!(contents("sbin/init"), riscv_program("init"));
+    assert_eq!(contents("bin/truncated-elf"), &riscv_program("true")[..512]);
+    assert_eq!(
+        contents("etc/init/run"),
+        b"/bin/hello\x1fhello from the manifest"
+    );
+    assert_eq!(contents("etc/init/test"), b"/bin/qsoe-test");
+    assert_eq!(contents("etc/init/bench"), b"/bin/qsoe-bench");
+}

@@ -1,0 +1,398 @@
+//! The in-guest tests that need processes. Taskman runs its own tests
+//! first; this program adds its count with `qsoe-suite: more N` and
+//! reports each test in the harness's protocol. It exits 0 only if every
+//! selected test passed.
+//!
+//! Leak tests compare taskman's census before and after: occupied slots
+//! as the kernel counts them (`DebugCapIdentify`) and as taskman's
+//! allocator counts them, and free pool bytes as the pool counts them and
+//! as the kernel agrees to retype them.
+
+#![no_std]
+#![no_main]
+
+use core::fmt::Write;
+use libqsoe::abi::wire::Census;
+use libqsoe::errno::{Errno, EINVAL, ENOENT, ENOEXEC, ENOMEM};
+use libqsoe::fmt::FmtBuf;
+use libqsoe::signal::{SIGILL, SIGKILL, SIGSEGV};
+use libqsoe::taskman::{self, SpawnOptions};
+use libqsoe::wait::{WEXITSTATUS, WIFEXITED, WIFSIGNALED, WTERMSIG};
+use libqsoe::{println, Pid};
+
+libqsoe::main!(main);
+
+/// Why a test failed (kept small: it travels in every `Result`).
+type Why = FmtBuf<112>;
+type Outcome = Result<(), Why>;
+type Test = fn() -> Outcome;
+
+macro_rules! fail {
+    ($($arg:tt)*) => {{
+        let mut why = Why::new();
+        let _ = write!(why, $($arg)*);
+        return Err(why);
+    }};
+}
+
+const TESTS: &[(&str, Test)] = &[
+    ("spawn::exit_status", exit_status),
+    ("spawn::argv_envp", argv_envp),
+    ("spawn::bad_elf_no_leak", bad_elf_no_leak),
+    ("spawn::out_of_memory_no_leak", out_of_memory_no_leak),
+    ("fault::null_deref_sigsegv", null_deref_sigsegv),
+    (
+        "fault::illegal_instruction_sigill",
+        illegal_instruction_sigill,
+    ),
+    ("leak::spawn_exit_1000", spawn_exit_1000),
+    ("leak::fault_1000", fault_1000),
+    ("mem::all_ram_reachable", all_ram_reachable),
+    ("smp::processes_on_all_cores", processes_on_all_cores),
+];
+
+fn main() -> i32 {
+    let filter = libqsoe::args().getenv("QSOE_TESTS").unwrap_or("");
+    let selected = || TESTS.iter().filter(|(name, _)| name.contains(filter));
+    println!("qsoe-suite: more {}", selected().count());
+    let mut failed = 0;
+    for (name, test) in selected() {
+        println!("qsoe-test: {name} start");
+        match test() {
+            Ok(()) => println!("qsoe-test: {name} ok"),
+            Err(why) => {
+                failed += 1;
+                println!("qsoe-test: {name} FAILED {}", why.as_str());
+            }
+        }
+    }
+    (failed != 0) as i32
+}
+
+const NO_ARGS: [&[u8]; 0] = [];
+
+/// Spawns `path` with `argv` and no environment.
+fn spawn(path: &str, argv: &[&[u8]], options: SpawnOptions) -> Result<Pid, Errno> {
+    taskman::spawn(path, argv.iter().copied(), NO_ARGS, options)
+}
+
+/// Spawns and waits; answers the wait status.
+fn run(path: &str, argv: &[&[u8]]) -> Result<i32, Why> {
+    let pid = match spawn(path, argv, SpawnOptions::default()) {
+        Ok(p) => p,
+        Err(e) => fail!("spawn {path}: {e}"),
+    };
+    match taskman::waitpid(pid, 0) {
+        Ok((p, status)) if p == pid => Ok(status),
+        Ok((p, _)) => fail!("waitpid({pid}) answered pid {p}"),
+        Err(e) => fail!("waitpid({pid}): {e}"),
+    }
+}
+
+fn census() -> Result<Census, Why> {
+    match taskman::census() {
+        Ok(c) => Ok(c),
+        Err(e) => fail!("census: {e}"),
+    }
+}
+
+/// Fails unless nothing leaked between `before` and now.
+fn no_leak(before: &Census) -> Outcome {
+    let after = census()?;
+    let pairs = [
+        (
+            "kernel-counted slots",
+            before.kernel_slots,
+            after.kernel_slots,
+        ),
+        (
+            "allocator slots",
+            before.allocator_slots,
+            after.allocator_slots,
+        ),
+        (
+            "pool free bytes",
+            before.pool_free_bytes,
+            after.pool_free_bytes,
+        ),
+        (
+            "kernel-probed free bytes",
+            before.kernel_free_bytes,
+            after.kernel_free_bytes,
+        ),
+        ("processes", before.processes, after.processes),
+    ];
+    for (what, b, a) in pairs {
+        if a != b {
+            fail!("{what}: {b} before, {a} after");
+        }
+    }
+    if after.pool_free_bytes != after.kernel_free_bytes {
+        fail!(
+            "the pool thinks {} bytes are free, the kernel {}",
+            after.pool_free_bytes,
+            after.kernel_free_bytes
+        );
+    }
+    Ok(())
+}
+
+fn expect_exit(status: i32, code: i32) -> Outcome {
+    if WIFEXITED(status) && WEXITSTATUS(status) == code {
+        Ok(())
+    } else {
+        fail!("status {status:#x}, expected exit {code}")
+    }
+}
+
+fn expect_signal(status: i32, signal: u32) -> Outcome {
+    if WIFSIGNALED(status) && WTERMSIG(status) == signal {
+        Ok(())
+    } else {
+        fail!("status {status:#x}, expected signal {signal}")
+    }
+}
+
+fn exit_status() -> Outcome {
+    expect_exit(run("/bin/exit-with", &[b"exit-with", b"42"])?, 42)?;
+    expect_exit(run("/bin/true", &[b"true"])?, 0)?;
+    expect_exit(run("/bin/exit-with", &[b"exit-with", b"255"])?, 255)
+}
+
+fn argv_envp() -> Outcome {
+    let argv: [&[u8]; 5] = [
+        b"argv-check",
+        b"alpha",
+        b"",
+        b"two words",
+        "non-ascii \u{e9}\u{1f980}".as_bytes(),
+    ];
+    let env: [&[u8]; 3] = [b"A=1", b"EMPTY=", b"PATH=/bin:/sbin"];
+    let hash = qsoe_userland::fnv1a(argv.iter().chain(env.iter()).copied());
+    let mut expect = FmtBuf::<40>::new();
+    let _ = write!(expect, "QSOE_EXPECT={hash:x}");
+    let envp = env.iter().copied().chain([expect.as_bytes()]);
+    let pid = match taskman::spawn(
+        "/bin/argv-check",
+        argv.iter().copied(),
+        envp,
+        SpawnOptions::default(),
+    ) {
+        Ok(p) => p,
+        Err(e) => fail!("spawn: {e}"),
+    };
+    match taskman::waitpid(pid, 0) {
+        Ok((_, status)) => expect_exit(status, 0),
+        Err(e) => fail!("waitpid: {e}"),
+    }
+}
+
+/// One cycle first, so that taskman's on-demand objects (reply objects,
+/// slot leaves) exist before the census.
+fn warm_up(path: &str, argv: &[&[u8]]) -> Result<Census, Why> {
+    run(path, argv)?;
+    census()
+}
+
+fn bad_elf_no_leak() -> Outcome {
+    let before = warm_up("/bin/true", &[b"true"])?;
+    for (path, want) in [
+        ("/bin/not-elf", ENOEXEC),
+        ("/bin/truncated-elf", ENOEXEC),
+        ("/bin/no-such-program", ENOENT),
+        ("/etc/init/test", ENOEXEC),
+    ] {
+        match spawn(path, &[b"x"], SpawnOptions::default()) {
+            Err(e) if e == want => {}
+            Err(e) => fail!("{path}: {e}, expected {want}"),
+            Ok(pid) => fail!("{path} started as pid {pid}"),
+        }
+    }
+    no_leak(&before)
+}
+
+fn out_of_memory_no_leak() -> Outcome {
+    let before = warm_up("/bin/true", &[b"true"])?;
+    // Every block too small fails at a later step than the one before it;
+    // each must give back all it took.
+    let mut failures = 0;
+    let mut bits = 12;
+    loop {
+        let options = SpawnOptions {
+            core: None,
+            block_bits: bits,
+        };
+        match spawn("/bin/true", &[b"true"], options) {
+            Err(ENOMEM) => failures += 1,
+            Err(e) => fail!("block of 2^{bits}: {e}, expected ENOMEM"),
+            Ok(pid) => {
+                match taskman::waitpid(pid, 0) {
+                    Ok((_, s)) => expect_exit(s, 0)?,
+                    Err(e) => fail!("waitpid: {e}"),
+                }
+                break;
+            }
+        }
+        no_leak(&before)?;
+        bits += 1;
+        if bits > 30 {
+            fail!("no block size worked");
+        }
+    }
+    if failures < 3 {
+        fail!("only {failures} block sizes were too small");
+    }
+    // Far more than there is, and a size the pool cannot have.
+    for bits in [40, 63] {
+        match spawn(
+            "/bin/true",
+            &[b"true"],
+            SpawnOptions {
+                core: None,
+                block_bits: bits,
+            },
+        ) {
+            Err(ENOMEM) => {}
+            other => fail!("block of 2^{bits}: {other:?}"),
+        }
+    }
+    match spawn(
+        "/bin/true",
+        &[b"true"],
+        SpawnOptions {
+            core: None,
+            block_bits: 64,
+        },
+    ) {
+        Err(EINVAL) => {}
+        other => fail!("block of 2^64: {other:?}"),
+    }
+    no_leak(&before)
+}
+
+fn null_deref_sigsegv() -> Outcome {
+    expect_signal(run("/bin/fault", &[b"fault", b"null"])?, SIGSEGV)
+}
+
+fn illegal_instruction_sigill() -> Outcome {
+    expect_signal(run("/bin/fault", &[b"fault", b"illegal"])?, SIGILL)
+}
+
+fn cycles(path: &str, argv: &[&[u8]], check: fn(i32) -> Outcome) -> Outcome {
+    let before = warm_up(path, argv)?;
+    for i in 0..1000 {
+        if let Err(why) = run(path, argv).and_then(check) {
+            fail!("cycle {i}: {}", why.as_str());
+        }
+    }
+    no_leak(&before)
+}
+
+fn spawn_exit_1000() -> Outcome {
+    cycles("/bin/true", &[b"true"], |s| expect_exit(s, 0))
+}
+
+fn fault_1000() -> Outcome {
+    cycles("/bin/fault", &[b"fault", b"null"], |s| {
+        expect_signal(s, SIGSEGV)
+    })
+}
+
+/// Smallest block worth trying for a `pause` process.
+const MIN_BLOCK_BITS: u64 = 16;
+
+fn all_ram_reachable() -> Outcome {
+    let before = warm_up("/bin/true", &[b"true"])?;
+    let mut pids: [Pid; 256] = [0; 256];
+    let mut count = 0;
+    let mut held: u64 = 0;
+    while count < pids.len() {
+        let bits = census()?.largest_free_bits;
+        if bits < MIN_BLOCK_BITS {
+            break;
+        }
+        let options = SpawnOptions {
+            core: None,
+            block_bits: bits as u8,
+        };
+        match spawn("/bin/pause", &[b"pause"], options) {
+            Ok(pid) => {
+                pids[count] = pid;
+                count += 1;
+                held += 1 << bits;
+            }
+            Err(ENOMEM) => break,
+            Err(e) => fail!("spawn with a block of 2^{bits}: {e}"),
+        }
+    }
+    let total = before.pool_total_bytes;
+    for &pid in &pids[..count] {
+        if let Err(e) = taskman::kill(pid, SIGKILL) {
+            fail!("kill {pid}: {e}");
+        }
+        match taskman::waitpid(pid, 0) {
+            Ok((_, s)) => expect_signal(s, SIGKILL)?,
+            Err(e) => fail!("waitpid {pid}: {e}"),
+        }
+    }
+    if held * 10 < total * 9 {
+        fail!(
+            "{count} processes held {} MiB of {} MiB",
+            held >> 20,
+            total >> 20
+        );
+    }
+    println!(
+        "mem: {count} processes held {} of {} MiB of RAM untypeds at once",
+        held >> 20,
+        total >> 20
+    );
+    no_leak(&before)
+}
+
+fn processes_on_all_cores() -> Outcome {
+    let cores = libqsoe::args()
+        .getenv("QSOE_CORES")
+        .and_then(|c| qsoe_userland::parse_int(c.as_bytes()))
+        .unwrap_or(0) as u64;
+    if cores < 2 {
+        fail!("QSOE_CORES says {cores} cores");
+    }
+    // One process per core, all alive at once, each reporting the core the
+    // kernel runs it on.
+    let mut pids = [0; 64];
+    for core in 0..cores {
+        match spawn(
+            "/bin/core-id",
+            &[b"core-id"],
+            SpawnOptions {
+                core: Some(core),
+                block_bits: 0,
+            },
+        ) {
+            Ok(pid) => pids[core as usize] = pid,
+            Err(e) => fail!("spawn on core {core}: {e}"),
+        }
+    }
+    for core in 0..cores {
+        match taskman::waitpid(pids[core as usize], 0) {
+            Ok((_, s)) => {
+                if let Err(why) = expect_exit(s, core as i32) {
+                    fail!("process for core {core}: {}", why.as_str());
+                }
+            }
+            Err(e) => fail!("waitpid: {e}"),
+        }
+    }
+    match spawn(
+        "/bin/true",
+        &[b"true"],
+        SpawnOptions {
+            core: Some(cores),
+            block_bits: 0,
+        },
+    ) {
+        Err(EINVAL) => Ok(()),
+        other => fail!("spawn on core {cores} (there is none): {other:?}"),
+    }
+}
