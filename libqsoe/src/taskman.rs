@@ -7,9 +7,12 @@ use qsoe_abi::layout::slot;
 use qsoe_abi::wire::{self, op, Census};
 use sel4_sys::{ipc_buffer, MessageInfo, Word};
 
+/// The most words a reply of taskman's carries (a census).
+const REPLY_WORDS: usize = Census::WORDS;
+
 /// Sends request `label` with `words` (already in the IPC buffer beyond
 /// the first four) and answers the reply's words.
-fn call(label: u64, words: &[Word]) -> Result<[Word; 8], Errno> {
+fn call(label: u64, words: &[Word]) -> Result<[Word; REPLY_WORDS], Errno> {
     let mut mrs = [0; 4];
     for (m, &w) in mrs.iter_mut().zip(words) {
         *m = w;
@@ -27,9 +30,9 @@ fn call(label: u64, words: &[Word]) -> Result<[Word; 8], Errno> {
     if msg.info.label() != 0 {
         return Err(Errno(msg.info.label() as u32));
     }
-    let mut out = [0; 8];
+    let mut out = [0; REPLY_WORDS];
     out[..4].copy_from_slice(&msg.mrs);
-    out[4..].copy_from_slice(&buffer.msg[4..8]);
+    out[4..].copy_from_slice(&buffer.msg[4..REPLY_WORDS]);
     Ok(out)
 }
 

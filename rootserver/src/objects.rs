@@ -16,6 +16,10 @@ use taskman_core::untyped_pool::{Merge, NodeId, UntypedPool};
 /// log2 of the reserve: the top-level CNode (2 MiB), slot leaves (128 KiB
 /// each), ASID pools, reply objects and taskman's threads.
 const RESERVE_BITS: u8 = 24;
+/// Buddies merge at once only into parents up to this size (see
+/// `UntypedPool::with_eager_merge_bits`): reusing a merged parent costs the
+/// kernel a zeroing of all of it.
+const EAGER_MERGE_BITS: u8 = 18;
 /// ASIDs per ASID pool on RISC-V.
 const ASIDS_PER_POOL: u32 = 512;
 
@@ -43,7 +47,7 @@ impl Objects {
         let mut o = Self {
             root: CNode(init_cap::CNODE),
             slots: TaskmanSlots::new(bi.empty.start, bi.empty.end),
-            pool: UntypedPool::new(),
+            pool: UntypedPool::with_eager_merge_bits(EAGER_MERGE_BITS),
             node_caps: Vec::new(),
             reserve: Untyped(0),
             asid_pools: alloc::vec![(AsidPool(init_cap::ASID_POOL), ASIDS_PER_POOL - 1)],
@@ -204,7 +208,15 @@ impl Objects {
     /// free blocks in the kernel as needed. On failure every split made on
     /// the way is merged back.
     pub fn alloc_block(&mut self, bits: u8) -> Result<NodeId, Error> {
-        let mut node = self.pool.best_fit(bits).ok_or_else(out_of_memory)?;
+        let mut node = match self.pool.best_fit(bits) {
+            Some(n) => n,
+            None => {
+                for m in self.pool.coalesce() {
+                    self.merge(m);
+                }
+                self.pool.best_fit(bits).ok_or_else(out_of_memory)?
+            }
+        };
         while self.pool.size_bits(node) > bits {
             match self.split(node) {
                 Ok(low) => node = low,
@@ -297,11 +309,18 @@ impl Objects {
         Ok(bytes)
     }
 
-    /// Occupied slots in `leaf` (2^`radix` slots), counted by the kernel.
-    pub fn kernel_count_leaf(&self, leaf: u64, radix: u8) -> u64 {
+    /// Occupied slots in `leaf` (2^`radix` slots) as the kernel counts
+    /// them: all of them, and those holding untyped caps.
+    pub fn kernel_count_leaf(&self, leaf: u64, radix: u8) -> (u64, u64) {
         (0..1u64 << radix)
-            .filter(|&i| sel4_sys::debug_cap_identify(cspace::cptr(leaf, i)) != 0)
-            .count() as u64
+            .map(|i| sel4_sys::debug_cap_identify(cspace::cptr(leaf, i)))
+            .filter(|&tag| tag != sel4_sys::cap_type::NULL)
+            .fold((0, 0), |(all, untyped), tag| {
+                (
+                    all + 1,
+                    untyped + (tag == sel4_sys::cap_type::UNTYPED) as u64,
+                )
+            })
     }
 
     /// Gives `vspace` an ASID, making a new ASID pool from the reserve when

@@ -231,22 +231,28 @@ fn fault_signal(pid: Pid, msg: &Received, tm: &Taskman) -> u32 {
 /// kernel reports it.
 pub fn census(tm: &mut Taskman) -> Census {
     let objects = &mut tm.objects;
-    let mut kernel_slots = 0;
-    for leaf in objects.slot_leaves() {
-        kernel_slots += objects.kernel_count_leaf(leaf, taskman_core::cspace::LEAF_BITS);
-    }
-    for (_, p) in tm.processes.alive() {
-        let (leaf, radix) = p.object_cnode();
-        kernel_slots += objects.kernel_count_leaf(leaf, radix);
+    let (mut kernel_slots, mut kernel_untyped_slots) = (0, 0);
+    let leaves = objects
+        .slot_leaves()
+        .into_iter()
+        .map(|leaf| (leaf, taskman_core::cspace::LEAF_BITS))
+        .chain(tm.processes.alive().map(|(_, p)| p.object_cnode()));
+    for (leaf, radix) in leaves.collect::<Vec<_>>() {
+        let (all, untyped) = objects.kernel_count_leaf(leaf, radix);
+        kernel_slots += all;
+        kernel_untyped_slots += untyped;
     }
     let kernel_free_bytes = objects.kernel_free_bytes().unwrap_or(0);
     Census {
         kernel_slots,
+        kernel_untyped_slots,
         allocator_slots: objects.slots_in_use() as u64,
+        pool_split_caps: objects.pool.split_nodes() as u64,
         pool_free_bytes: objects.pool.free_bytes(),
         kernel_free_bytes,
         pool_total_bytes: objects.pool.total_bytes(),
         largest_free_bits: objects.pool.largest_free_bits().unwrap_or(0) as u64,
         processes: tm.processes.len() as u64,
+        spare_replies: tm.replies.len() as u64,
     }
 }

@@ -248,8 +248,14 @@ impl Packer<'_> {
 pub struct Census {
     /// Occupied slots in taskman's CSpace, counted with `DebugCapIdentify`.
     pub kernel_slots: u64,
+    /// Of those, the slots holding untyped caps (boot untypeds and the
+    /// pool's split halves).
+    pub kernel_untyped_slots: u64,
     /// Slots taskman's allocator has handed out.
     pub allocator_slots: u64,
+    /// Of those, the untyped caps of split halves the pool keeps; big
+    /// blocks stay split after use, so this may change without a leak.
+    pub pool_split_caps: u64,
     /// Free bytes in the untyped pool, by the pool's bookkeeping.
     pub pool_free_bytes: u64,
     /// Free bytes in the pool that the kernel agreed to retype.
@@ -260,32 +266,41 @@ pub struct Census {
     pub largest_free_bits: u64,
     /// Processes alive or zombie.
     pub processes: u64,
+    /// Reply objects taskman keeps for reuse: one for each process that
+    /// was ever blocked in `waitpid` or `pause` at the same time as others.
+    pub spare_replies: u64,
 }
 
 impl Census {
-    pub const WORDS: usize = 7;
+    pub const WORDS: usize = 10;
 
     pub fn to_words(&self) -> [u64; Self::WORDS] {
         [
             self.kernel_slots,
+            self.kernel_untyped_slots,
             self.allocator_slots,
+            self.pool_split_caps,
             self.pool_free_bytes,
             self.kernel_free_bytes,
             self.pool_total_bytes,
             self.largest_free_bits,
             self.processes,
+            self.spare_replies,
         ]
     }
 
     pub fn from_words(w: &[u64; Self::WORDS]) -> Self {
         Self {
             kernel_slots: w[0],
-            allocator_slots: w[1],
-            pool_free_bytes: w[2],
-            kernel_free_bytes: w[3],
-            pool_total_bytes: w[4],
-            largest_free_bits: w[5],
-            processes: w[6],
+            kernel_untyped_slots: w[1],
+            allocator_slots: w[2],
+            pool_split_caps: w[3],
+            pool_free_bytes: w[4],
+            kernel_free_bytes: w[5],
+            pool_total_bytes: w[6],
+            largest_free_bits: w[7],
+            processes: w[8],
+            spare_replies: w[9],
         }
     }
 }
@@ -449,12 +464,15 @@ mod tests {
     fn census_round_trips() {
         let c = Census {
             kernel_slots: 1,
-            allocator_slots: 2,
-            pool_free_bytes: 3,
-            kernel_free_bytes: 4,
-            pool_total_bytes: 5,
-            largest_free_bits: 6,
-            processes: 7,
+            kernel_untyped_slots: 2,
+            allocator_slots: 3,
+            pool_split_caps: 4,
+            pool_free_bytes: 5,
+            kernel_free_bytes: 6,
+            pool_total_bytes: 7,
+            largest_free_bits: 8,
+            processes: 9,
+            spare_replies: 10,
         };
         assert_eq!(Census::from_words(&c.to_words()), c);
     }

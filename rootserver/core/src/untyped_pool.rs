@@ -74,6 +74,11 @@ pub struct UntypedPool {
     total_bytes: u64,
     free_bytes: u64,
     taken_bytes: u64,
+    /// Roots (regions), which are never split children.
+    regions: usize,
+    /// `release` merges only up to parents of this size; bigger merges wait
+    /// for `coalesce`. `None`: merge all the way.
+    eager_merge_bits: Option<u8>,
 }
 
 impl UntypedPool {
@@ -81,10 +86,48 @@ impl UntypedPool {
         Self::default()
     }
 
+    /// A pool whose `release` merges buddies only into parents of at most
+    /// `2^bits` bytes. Re-using a merged parent makes the kernel zero all of
+    /// it (a reset clears up to the watermark, which splitting left at the
+    /// end), so big parents stay split until an allocation needs them
+    /// whole (`coalesce`).
+    pub fn with_eager_merge_bits(bits: u8) -> Self {
+        Self {
+            eager_merge_bits: Some(bits),
+            ..Self::default()
+        }
+    }
+
+    /// Merges every pair of free buddies, bottom up; answers the merges for
+    /// the shell to perform, in order.
+    pub fn coalesce(&mut self) -> Vec<Merge> {
+        let saved = self.eager_merge_bits.take();
+        let free: Vec<NodeId> = self.free.iter().map(|&(_, _, id)| id).collect();
+        let mut merges = Vec::new();
+        for node in free {
+            if self
+                .nodes
+                .get(node.index())
+                .is_some_and(|n| n.as_ref().is_some_and(|n| n.state == NodeState::Free))
+            {
+                merges.extend(self.merge_up(node));
+            }
+        }
+        self.eager_merge_bits = saved;
+        merges
+    }
+
+    /// Nodes that are halves of a split (each holds one untyped cap the
+    /// shell made), as opposed to regions.
+    pub fn split_nodes(&self) -> usize {
+        self.nodes.len() - self.vacant.len() - self.regions
+    }
+
     /// Adds one whole untyped (a boot untyped) as a root node; answers its id.
     pub fn add_region(&mut self, paddr: u64, size_bits: u8) -> NodeId {
         assert!(size_bits < 64, "untyped of 2^{size_bits} bytes");
         let id = self.insert(None, paddr, size_bits);
+        self.regions += 1;
         self.total_bytes += 1 << size_bits;
         self.free_bytes += 1 << size_bits;
         id
@@ -146,6 +189,12 @@ impl UntypedPool {
         assert_eq!(self.state(node), NodeState::Free, "merging {node:?}");
         let mut merges = Vec::new();
         while let Some(parent) = self.node(node).parent {
+            if self
+                .eager_merge_bits
+                .is_some_and(|max| self.node(parent).size_bits > max)
+            {
+                break;
+            }
             let children = self.node(parent).children.expect("parent is split");
             if children.iter().any(|&c| self.state(c) != NodeState::Free) {
                 break;
@@ -386,6 +435,28 @@ mod tests {
             }]
         );
         check(&pool);
+    }
+
+    #[test]
+    fn big_merges_wait_for_coalesce() {
+        let mut pool = UntypedPool::with_eager_merge_bits(14);
+        let root = pool.add_region(0x8000_0000, 16);
+        let [a, _] = pool.split(root);
+        let [b, _] = pool.split(a);
+        let [c, _] = pool.split(b);
+        pool.take(c);
+        assert_eq!(pool.split_nodes(), 6);
+        let merges = pool.release(c);
+        assert_eq!(merges.len(), 1, "only the merge into 2^14 happens at once");
+        assert_eq!(pool.split_nodes(), 4);
+        assert_eq!(pool.free_bytes(), 1 << 16);
+        assert_eq!(pool.largest_free_bits(), Some(15));
+        let later = pool.coalesce();
+        assert_eq!(later.len(), 2);
+        assert_eq!(later[1].parent, root);
+        assert_eq!(pool.split_nodes(), 0);
+        assert_eq!(pool.largest_free_bits(), Some(16));
+        assert!(pool.coalesce().is_empty());
     }
 
     #[test]
