@@ -73,11 +73,12 @@ host-test: $(if $(SEL4_SRC),kernel)
 cross-build: archive
 	cargo build --release --target $(TARGET) -p taskman -p qsoe-loader
 
+# The suite spawns over 2,000 processes under TCG; allow it 15 minutes.
 qemu-test:
 	@if [ -z "$(SEL4_SRC)" ]; then \
 	  echo "QEMU suite skipped: SEL4_SRC is not set (no seL4 kernel tree to build the image from)"; \
 	else \
-	  $(MAKE) --no-print-directory image && $(HARNESS) test $(IMAGE); \
+	  $(MAKE) --no-print-directory image && $(HARNESS) test $(IMAGE) --timeout 900; \
 	fi
 
 clean:

@@ -47,8 +47,8 @@ const TESTS: &[(&str, Test)] = &[
     ),
     ("leak::spawn_exit_1000", spawn_exit_1000),
     ("leak::fault_1000", fault_1000),
-    ("mem::all_ram_reachable", all_ram_reachable),
     ("smp::processes_on_all_cores", processes_on_all_cores),
+    ("mem::all_ram_reachable", all_ram_reachable),
 ];
 
 fn main() -> i32 {
