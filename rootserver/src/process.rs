@@ -24,7 +24,7 @@ use sel4::{CNode, Endpoint, Error, Frame, PageTable, SchedContext, SchedControl,
 use sel4_root_task::println;
 use sel4_sys::{init_cap, vm_attributes, CPtr, CapRights, UserContext, Word};
 use taskman_core::cspace::{self, leaf_guard, root_guard, TOP_SLOT_DEPTH};
-use taskman_core::elf_plan::{self, LoadPlan, PAGE_SIZE};
+use taskman_core::elf_plan::{self, LoadPlan, PagePlan, PAGE_SIZE};
 use taskman_core::initial_stack::{self, StackImage};
 use taskman_core::spawn_plan::{self, Kind, SpawnPlan};
 use taskman_core::untyped_pool::{NodeId, MIN_BITS};
@@ -92,7 +92,8 @@ struct Partial {
     frames_base: u64,
     leaf: Option<u64>,
     asid_pool: Option<usize>,
-    temps: Vec<CPtr>,
+    /// The slot the object CNode passes through on its way to its leaf.
+    temp: Option<CPtr>,
 }
 
 fn kernel(e: Error) -> Errno {
@@ -149,7 +150,7 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
         frames_base: 0,
         leaf: None,
         asid_pool: None,
-        temps: Vec::new(),
+        temp: None,
     };
     let built = build(
         tm,
@@ -232,70 +233,44 @@ fn build(
         .map_or(0, |o| o.count);
     let frames_base = obj::PAGE_TABLES + page_tables;
     partial.frames_base = frames_base;
-    let mut root_cnode_temp = None;
-    let mut object_cnode_ready = false;
+    // The plan puts the object CNode first: everything after it is
+    // retyped straight into it.
     for o in &plan.objects {
-        match o.kind {
-            Kind::ObjectCNode => {
-                let temp = objects.alloc_slot().map_err(kernel)?;
-                partial.temps.push(temp);
-                let radix = plan.object_cnode_bits;
-                objects
-                    .retype_at(block, o.object_type, radix as usize, temp)
-                    .map_err(kernel)?;
-                objects
-                    .top_slot(leaf)
-                    .mutate_from(objects.slot(temp), leaf_guard(radix))
-                    .map_err(kernel)?;
-                object_cnode_ready = true;
-                if let Some(t) = root_cnode_temp.take() {
-                    objects
-                        .slot(at(obj::CNODE))
-                        .move_from(objects.slot(t))
-                        .map_err(kernel)?;
-                }
-            }
-            Kind::CNode if !object_cnode_ready => {
-                let temp = objects.alloc_slot().map_err(kernel)?;
-                partial.temps.push(temp);
-                objects
-                    .retype_at(block, o.object_type, CNODE_BITS as usize, temp)
-                    .map_err(kernel)?;
-                root_cnode_temp = Some(temp);
-            }
-            kind => {
-                let first = match kind {
-                    Kind::CNode => obj::CNODE,
-                    Kind::VSpace => obj::VSPACE,
-                    Kind::Tcb => obj::TCB,
-                    Kind::SchedContext => obj::SCHED_CONTEXT,
-                    Kind::PageTable => obj::PAGE_TABLES,
-                    Kind::Frame | Kind::ObjectCNode => frames_base,
-                };
-                // The size argument: radix for CNodes, bytes for
-                // scheduling contexts, ignored for fixed-size objects.
-                let size = match kind {
-                    Kind::CNode => CNODE_BITS as usize,
-                    Kind::SchedContext => o.size_bits as usize,
-                    _ => 0,
-                };
-                let mut done = 0;
-                while done < o.count {
-                    let n = (o.count - done).min(RETYPE_FAN_OUT);
-                    block
-                        .retype(
-                            o.object_type,
-                            size,
-                            objects.root,
-                            leaf,
-                            TOP_SLOT_DEPTH,
-                            first + done,
-                            n as usize,
-                        )
-                        .map_err(kernel)?;
-                    done += n;
-                }
-            }
+        let Some(first) = object_cnode_slot(o.kind, frames_base) else {
+            let temp = objects.alloc_slot().map_err(kernel)?;
+            partial.temp = Some(temp);
+            let radix = plan.object_cnode_bits;
+            objects
+                .retype_at(block, o.object_type, radix as usize, temp)
+                .map_err(kernel)?;
+            objects
+                .top_slot(leaf)
+                .mutate_from(objects.slot(temp), leaf_guard(radix))
+                .map_err(kernel)?;
+            continue;
+        };
+        // The size argument: radix for CNodes, bytes for scheduling
+        // contexts, ignored for fixed-size objects.
+        let size = match o.kind {
+            Kind::CNode => CNODE_BITS as usize,
+            Kind::SchedContext => o.size_bits as usize,
+            _ => 0,
+        };
+        let mut done = 0;
+        while done < o.count {
+            let n = (o.count - done).min(RETYPE_FAN_OUT);
+            block
+                .retype(
+                    o.object_type,
+                    size,
+                    objects.root,
+                    leaf,
+                    TOP_SLOT_DEPTH,
+                    first + done,
+                    n as usize,
+                )
+                .map_err(kernel)?;
+            done += n;
         }
     }
     partial.asid_pool = Some(
@@ -306,9 +281,20 @@ fn build(
 
     let vspace = VSpace(at(obj::VSPACE));
     let mut next_table = obj::PAGE_TABLES;
+    // `page_vaddrs` starts with the program's pages, in `load.pages` order.
     for (i, &vaddr) in plan.page_vaddrs.iter().enumerate() {
         let frame = Frame(at(frames_base + i as u64));
-        let (rights, attrs) = fill(tm, frame, vaddr, load, stack, tp_offset, image)?;
+        let program_page = load.pages.get(i);
+        let (rights, attrs) = fill(
+            tm,
+            frame,
+            vaddr,
+            program_page,
+            load,
+            stack,
+            tp_offset,
+            image,
+        )?;
         loop {
             match frame.map(vspace, vaddr, rights, attrs) {
                 Ok(()) => break,
@@ -338,18 +324,34 @@ fn build(
         .slot_at(slot::TCB, CNODE_BITS)
         .copy(objects.slot(at(obj::TCB)), CapRights::ALL)
         .map_err(kernel)?;
-    let temps = core::mem::take(&mut partial.temps);
-    for t in temps {
+    if let Some(t) = partial.temp.take() {
         objects.free_slot(t);
     }
     Ok(())
 }
 
-/// Writes a page's initial contents (if any) and answers how to map it.
+/// The object-CNode slot where objects of `kind` start; `None` for the
+/// object CNode itself, which lives in a top-level entry.
+fn object_cnode_slot(kind: Kind, frames_base: u64) -> Option<u64> {
+    match kind {
+        Kind::ObjectCNode => None,
+        Kind::CNode => Some(obj::CNODE),
+        Kind::VSpace => Some(obj::VSPACE),
+        Kind::Tcb => Some(obj::TCB),
+        Kind::SchedContext => Some(obj::SCHED_CONTEXT),
+        Kind::PageTable => Some(obj::PAGE_TABLES),
+        Kind::Frame => Some(frames_base),
+    }
+}
+
+/// Writes a page's initial contents (if any) and answers how to map it;
+/// `program_page` is the plan of the program page at `vaddr`, if it is one.
+#[allow(clippy::too_many_arguments)]
 fn fill(
     tm: &mut Taskman,
     frame: Frame,
     vaddr: u64,
+    program_page: Option<&PagePlan>,
     load: &LoadPlan,
     stack: &StackImage,
     tp_offset: u64,
@@ -361,7 +363,7 @@ fn fill(
             .with_frame(&mut tm.objects, frame, |page| f(page))
             .map_err(kernel)
     };
-    if let Some(page) = load.pages.iter().find(|p| p.vaddr == vaddr) {
+    if let Some(page) = program_page {
         if !page.copies.is_empty() {
             write(tm, &mut |bytes| {
                 for c in &page.copies {
@@ -461,7 +463,7 @@ fn start(
 /// Gives back everything a failed spawn took.
 fn undo(tm: &mut Taskman, partial: Partial) {
     release(tm, partial.block, partial.leaf, partial.asid_pool);
-    for t in partial.temps {
+    if let Some(t) = partial.temp {
         tm.objects.free_slot(t);
     }
 }

@@ -6,7 +6,7 @@
 use crate::process::{self, Process, SpawnRequest, FAULT_BADGE};
 use crate::Taskman;
 use alloc::vec::Vec;
-use qsoe_abi::errno::{Errno, EAGAIN, EPERM, ESRCH};
+use qsoe_abi::errno::{Errno, EAGAIN, EINVAL, EPERM, ESRCH};
 use qsoe_abi::signal::{self, SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGSYS};
 use qsoe_abi::wait::{self, WNOHANG};
 use qsoe_abi::wire::{self, Census, Request};
@@ -131,7 +131,7 @@ fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Answer, Errno> {
             signal: sig,
         } => {
             if sig == 0 || sig > signal::SIG_MAX {
-                return Err(qsoe_abi::errno::EINVAL);
+                return Err(EINVAL);
             }
             if target != pid && tm.processes.parent(target) != Some(pid) {
                 return Err(if tm.processes.parent(target).is_some() {

@@ -13,7 +13,7 @@ pub const ARG_SEPARATOR: u8 = 0x1f;
 
 /// init's argv for the commands in `file`, after `argv0`. Empty lines are
 /// skipped.
-pub fn init_argv<'a>(argv0: &'a [u8], file: &'a [u8]) -> Vec<Vec<u8>> {
+pub fn init_argv(argv0: &[u8], file: &[u8]) -> Vec<Vec<u8>> {
     let mut argv = alloc::vec![argv0.to_vec()];
     for line in file.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let args: Vec<&[u8]> = line.split(|&b| b == ARG_SEPARATOR).collect();

@@ -267,28 +267,6 @@ impl<P> ProcessTable<P> {
         Some(Reaped { pid: child, status })
     }
 
-    /// Takes back a process that never ran because its spawn failed: it
-    /// leaves no zombie and its pid is not handed out again.
-    pub fn cancel(&mut self, pid: Pid) -> Option<P> {
-        let record = self.record(pid)?;
-        if !record.children.is_empty() || matches!(record.life, Life::Zombie(_)) {
-            return None;
-        }
-        let parent = record.parent;
-        let slot = Self::index(pid) - 1;
-        let entry = &mut self.entries[slot];
-        let record = entry.record.take()?;
-        entry.generation = (entry.generation + 1) % GENERATIONS;
-        self.free.push_back(slot);
-        if let Some(p) = self.record_mut(parent) {
-            p.children.retain(|&c| c != pid);
-        }
-        match record.life {
-            Life::Alive(data) => Some(data),
-            Life::Zombie(_) => None,
-        }
-    }
-
     /// `waitpid` from `parent`: a zombie child that matches is reaped at
     /// once (`Ok(Some)`); if only live children match, `Ok(None)` and the
     /// caller blocks (or not, with WNOHANG: see `park`); with no child that
@@ -458,18 +436,6 @@ mod tests {
         assert_eq!(WaitFor::from_arg(0), Err(EINVAL));
         assert_eq!(WaitFor::from_arg(-5), Err(EINVAL));
         assert_eq!(WaitFor::from_arg(-1), Ok(WaitFor::Any));
-    }
-
-    #[test]
-    fn cancelled_spawn_leaves_nothing_behind() {
-        let (mut t, init) = table();
-        let a = t.insert(init, "a").unwrap();
-        assert_eq!(t.cancel(a), Some("a"));
-        assert_eq!(t.reap(init, WaitFor::Any), Err(ECHILD));
-        assert_eq!(t.len(), 1);
-        let b = t.insert(init, "b").unwrap();
-        assert_ne!(a, b);
-        assert_eq!(t.cancel(init), None, "init has a child");
     }
 
     #[test]
