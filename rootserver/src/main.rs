@@ -12,13 +12,13 @@ extern crate alloc;
 mod archive;
 mod bench;
 mod boot;
+mod core_agents;
 mod device;
 mod objects;
 mod power;
 mod process;
 mod selftest;
 mod server;
-mod smp;
 mod threads;
 mod vspace;
 
@@ -41,8 +41,10 @@ pub struct Taskman {
     pub boot: boot::Boot,
     pub objects: Objects,
     pub window: Window,
-    /// What each core's probe thread reported at boot.
-    pub cores: Vec<smp::CoreReport>,
+    /// Where each core's agent said it ran, at boot.
+    pub cores: Vec<core_agents::CoreReport>,
+    /// The threads that retire process threads on their own cores.
+    pub agents: core_agents::CoreAgents,
     /// Where every side channel and fault endpoint ends.
     pub endpoint: Endpoint,
     /// The reply object the request loop receives with.
@@ -102,6 +104,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         objects,
         window: Window::new(),
         cores: Vec::new(),
+        agents: core_agents::CoreAgents::default(),
         endpoint: Endpoint(endpoint),
         reply,
         replies: Vec::new(),
@@ -115,17 +118,20 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         tm.objects.pool.total_bytes() >> 20,
         tm.objects.pool.free_bytes() >> 20
     );
-    match smp::probe_every_core(&mut tm) {
+    server::stock_replies(&mut tm);
+    let (agents, started) = core_agents::CoreAgents::start(&mut tm);
+    tm.agents = agents;
+    match started {
         Ok(reports) => {
             for r in &reports {
                 println!(
-                    "taskman: core {} online (its thread ran on core {})",
+                    "taskman: core {} online (its agent runs on core {})",
                     r.core, r.affinity
                 );
             }
             tm.cores = reports;
         }
-        Err(e) => println!("taskman: could not start a thread on every core: {e:?}"),
+        Err(e) => println!("taskman: could not start an agent on every core: {e:?}"),
     }
 
     let mode = tm.boot.args.mode;

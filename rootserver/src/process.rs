@@ -492,7 +492,16 @@ fn release(tm: &mut Taskman, block: NodeId, leaf: Option<u64>, asid_pool: Option
 /// Destroys a process that has ended (exit, fault or kill): nothing it
 /// had survives, and a reply object taskman held for it goes back.
 pub fn destroy(tm: &mut Taskman, process: Process) {
-    let _ = process.tcb().suspend();
+    // On its own core: see `core_agents` for the kernel race this avoids.
+    if let Err(e) = tm
+        .agents
+        .retire(tm.objects.root, process.core, process.tcb().0)
+    {
+        println!(
+            "taskman: cannot retire the thread of {}: {e:?}",
+            process.path
+        );
+    }
     release(
         tm,
         process.block,

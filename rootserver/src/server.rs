@@ -159,6 +159,24 @@ fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Answer, Errno> {
     })
 }
 
+/// Reply objects made at boot for callers that block. The usual case then
+/// never creates kernel objects while serving, so taskman's slot count only
+/// moves when more than this many processes are blocked at once.
+pub const SPARE_REPLIES: usize = 16;
+
+/// Makes the boot stock of spare reply objects.
+pub fn stock_replies(tm: &mut Taskman) {
+    while tm.replies.len() < SPARE_REPLIES {
+        match tm.objects.create(object::REPLY, 0) {
+            Ok(r) => tm.replies.push(r),
+            Err(e) => {
+                println!("taskman: cannot make spare reply objects: {e:?}");
+                return;
+            }
+        }
+    }
+}
+
 /// Sets the current reply object aside for `pid` and takes a fresh one
 /// for the loop.
 fn park(tm: &mut Taskman, pid: Pid) -> Result<(), Errno> {

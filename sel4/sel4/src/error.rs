@@ -49,6 +49,31 @@ impl From<InvocationError> for Error {
     }
 }
 
+/// The kernel's own encoding of an error, for passing one on in a message.
+impl From<Error> for InvocationError {
+    fn from(e: Error) -> Self {
+        let (code, mr0, mr1) = match e {
+            Error::InvalidArgument { which } => (error::INVALID_ARGUMENT, which, 0),
+            Error::InvalidCapability { which } => (error::INVALID_CAPABILITY, which, 0),
+            Error::IllegalOperation => (error::ILLEGAL_OPERATION, 0, 0),
+            Error::RangeError { min, max } => (error::RANGE_ERROR, min, max),
+            Error::AlignmentError => (error::ALIGNMENT_ERROR, 0, 0),
+            Error::FailedLookup { source_is_send_cap } => {
+                (error::FAILED_LOOKUP, source_is_send_cap as Word, 0)
+            }
+            Error::TruncatedMessage => (error::TRUNCATED_MESSAGE, 0, 0),
+            Error::DeleteFirst => (error::DELETE_FIRST, 0, 0),
+            Error::RevokeFirst => (error::REVOKE_FIRST, 0, 0),
+            Error::NotEnoughMemory { bytes_left } => (error::NOT_ENOUGH_MEMORY, bytes_left, 0),
+            Error::Unknown(code) => (code, 0, 0),
+        };
+        InvocationError {
+            code,
+            mrs: [mr0, mr1, 0, 0],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +85,27 @@ mod tests {
             mrs: [4096, 0, 0, 0],
         };
         assert_eq!(Error::from(e), Error::NotEnoughMemory { bytes_left: 4096 });
+    }
+
+    #[test]
+    fn every_error_survives_the_kernel_encoding() {
+        let all = [
+            Error::InvalidArgument { which: 3 },
+            Error::InvalidCapability { which: 1 },
+            Error::IllegalOperation,
+            Error::RangeError { min: 2, max: 9 },
+            Error::AlignmentError,
+            Error::FailedLookup {
+                source_is_send_cap: true,
+            },
+            Error::TruncatedMessage,
+            Error::DeleteFirst,
+            Error::RevokeFirst,
+            Error::NotEnoughMemory { bytes_left: 77 },
+            Error::Unknown(99),
+        ];
+        for e in all {
+            assert_eq!(Error::from(InvocationError::from(e)), e);
+        }
     }
 }

@@ -150,6 +150,8 @@ fn no_leak(before: &Census, strict: bool) -> Outcome {
     let checked = if strict { &strict_pairs[..] } else { &[] };
     for (what, b, a) in pairs.iter().chain(checked) {
         if a != b {
+            println!("qsoe-test: census before {before:?}");
+            println!("qsoe-test: census after {after:?}");
             fail!("{what}: {b} before, {a} after");
         }
     }
