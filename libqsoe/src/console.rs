@@ -1,6 +1,6 @@
-//! Console output through the kernel's debug console, a line at a time so
-//! that lines from different processes rarely mix. (A console server
-//! behind fds 0–2 replaces this when QNX IPC arrives.)
+//! Console output: a line at a time to fd 1, the connection to taskman's
+//! console server every process is born with. If fd 1 is gone, the line
+//! goes to the kernel's debug console instead, so a panic is never silent.
 
 use core::cell::UnsafeCell;
 
@@ -21,11 +21,16 @@ static BUFFER: Shared = Shared(UnsafeCell::new(LineBuffer {
 }));
 
 fn flush(b: &mut LineBuffer) {
-    for &c in &b.bytes[..b.len] {
-        sel4_sys::debug_put_char(c);
+    let line = &b.bytes[..b.len];
+    if crate::neutrino::MsgSend(STDOUT, line, &mut []).is_err() {
+        for &c in line {
+            sel4_sys::debug_put_char(c);
+        }
     }
     b.len = 0;
 }
+
+const STDOUT: i32 = 1;
 
 /// Writes `s`, emitting each line when it is complete (or the buffer full).
 pub fn write_str(s: &str) {

@@ -15,6 +15,13 @@ impl<const N: usize> FmtBuf<N> {
         }
     }
 
+    /// `value` formatted, as `format!` would.
+    pub fn from_display(value: impl core::fmt::Display) -> Self {
+        let mut b = Self::new();
+        let _ = core::fmt::Write::write_fmt(&mut b, format_args!("{value}"));
+        b
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }

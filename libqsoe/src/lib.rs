@@ -7,6 +7,8 @@
 #[cfg(target_arch = "riscv64")]
 mod console;
 #[cfg(target_arch = "riscv64")]
+pub mod neutrino;
+#[cfg(target_arch = "riscv64")]
 mod rt;
 #[cfg(target_arch = "riscv64")]
 pub mod taskman;

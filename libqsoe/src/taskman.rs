@@ -1,8 +1,9 @@
 //! Calls to taskman over the side channel. Taskman knows the caller from
 //! the channel's badge; the messages carry only arguments.
 
-use crate::errno::Errno;
+use crate::errno::{Errno, ESRVRFAULT};
 use crate::Pid;
+use qsoe_abi::ipc::{decode_answer, Answer};
 use qsoe_abi::layout::slot;
 use qsoe_abi::wire::{self, op, Census};
 use sel4_sys::{ipc_buffer, MessageInfo, Word};
@@ -10,9 +11,9 @@ use sel4_sys::{ipc_buffer, MessageInfo, Word};
 /// The most words a reply of taskman's carries (a census).
 const REPLY_WORDS: usize = Census::WORDS;
 
-/// Sends request `label` with `words` (already in the IPC buffer beyond
-/// the first four) and answers the reply's words.
-fn call(label: u64, words: &[Word]) -> Result<[Word; REPLY_WORDS], Errno> {
+/// Sends request `label` with `words` to taskman over the side channel
+/// and answers the reply's words.
+pub(crate) fn request(label: u64, words: &[Word]) -> Result<[Word; REPLY_WORDS], Errno> {
     let mut mrs = [0; 4];
     for (m, &w) in mrs.iter_mut().zip(words) {
         *m = w;
@@ -27,8 +28,12 @@ fn call(label: u64, words: &[Word]) -> Result<[Word; REPLY_WORDS], Errno> {
         MessageInfo::new(label, 0, 0, words.len() as Word),
         mrs,
     );
-    if msg.info.label() != 0 {
-        return Err(Errno(msg.info.label() as u32));
+    match msg.info.label() {
+        0 => {}
+        other => match decode_answer(other) {
+            Answer::Error(e) => return Err(e),
+            _ => return Err(ESRVRFAULT),
+        },
     }
     let mut out = [0; REPLY_WORDS];
     out[..4].copy_from_slice(&msg.mrs);
@@ -37,17 +42,17 @@ fn call(label: u64, words: &[Word]) -> Result<[Word; REPLY_WORDS], Errno> {
 }
 
 pub fn getpid() -> Pid {
-    call(op::GETPID, &[]).map_or(-1, |r| r[0] as Pid)
+    request(op::GETPID, &[]).map_or(-1, |r| r[0] as Pid)
 }
 
 /// The parent's pid.
 pub fn getppid() -> Pid {
-    call(op::GETPID, &[]).map_or(-1, |r| r[1] as Pid)
+    request(op::GETPID, &[]).map_or(-1, |r| r[1] as Pid)
 }
 
 /// Ends the process with `status`.
 pub fn exit(status: i32) -> ! {
-    let _ = call(op::EXIT, &[status as u32 as Word]);
+    let _ = request(op::EXIT, &[status as u32 as Word]);
     // Taskman never answers an exit; if it did, fault rather than go on.
     loop {
         // SAFETY: an illegal instruction ends the process with SIGILL.
@@ -82,29 +87,29 @@ pub fn spawn<'s>(
         argv,
         envp,
     )?;
-    call(op::SPAWN, &words[..n]).map(|r| r[0] as Pid)
+    request(op::SPAWN, &words[..n]).map(|r| r[0] as Pid)
 }
 
 /// `waitpid(pid, &status, options)`: answers (pid, status); pid 0 with
 /// WNOHANG when no child has ended.
 pub fn waitpid(pid: Pid, options: u32) -> Result<(Pid, i32), Errno> {
-    call(op::WAITPID, &[pid as i64 as Word, options as Word]).map(|r| (r[0] as Pid, r[1] as i32))
+    request(op::WAITPID, &[pid as i64 as Word, options as Word]).map(|r| (r[0] as Pid, r[1] as i32))
 }
 
 /// Sends `signal` to `pid` (the caller itself or one of its children); the
 /// process ends with that signal.
 pub fn kill(pid: Pid, signal: u32) -> Result<(), Errno> {
-    call(op::KILL, &[pid as i64 as Word, signal as Word]).map(drop)
+    request(op::KILL, &[pid as i64 as Word, signal as Word]).map(drop)
 }
 
 /// Blocks until a signal ends the process.
 pub fn pause() -> Errno {
-    call(op::PAUSE, &[]).err().unwrap_or(crate::errno::EINTR)
+    request(op::PAUSE, &[]).err().unwrap_or(crate::errno::EINTR)
 }
 
 /// Taskman's accounting of slots and memory, for leak tests.
 pub fn census() -> Result<Census, Errno> {
-    call(op::CENSUS, &[]).map(|r| {
+    request(op::CENSUS, &[]).map(|r| {
         let mut w = [0; Census::WORDS];
         w.copy_from_slice(&r[..Census::WORDS]);
         Census::from_words(&w)

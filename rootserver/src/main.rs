@@ -14,6 +14,7 @@ mod bench;
 mod boot;
 mod core_agents;
 mod device;
+mod ipc;
 mod objects;
 mod power;
 mod process;
@@ -30,6 +31,7 @@ use sel4::Endpoint;
 use sel4_root_task::println;
 use sel4_sys::{object, BootInfo, CPtr};
 use taskman_core::bootargs::Mode;
+use taskman_core::channels::ChannelTable;
 use taskman_core::processes::{ProcessTable, TASKMAN};
 use vspace::Window;
 
@@ -52,6 +54,7 @@ pub struct Taskman {
     /// Reply objects not in use, for requests that block.
     pub replies: Vec<CPtr>,
     pub processes: ProcessTable<Process>,
+    pub channels: ChannelTable,
     /// The core the last spawn without a preference went to.
     pub next_core: u64,
     /// Set when init has ended, with its wait status.
@@ -71,6 +74,8 @@ impl Taskman {
 
 /// Processes the table has room for: every ASID but taskman's.
 const MAX_PROCESSES: usize = 65_535;
+/// Channels in the whole system (chids have a 16-bit index).
+const MAX_CHANNELS: usize = 65_536;
 
 fn taskman_main(bootinfo: &'static BootInfo) -> ! {
     let boot = boot::Boot::read(bootinfo);
@@ -109,6 +114,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         reply,
         replies: Vec::new(),
         processes: ProcessTable::new(MAX_PROCESSES),
+        channels: ChannelTable::new(MAX_CHANNELS),
         next_core: 0,
         init_status: None,
         raw_round_trip: None,

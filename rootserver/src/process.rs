@@ -6,7 +6,9 @@
 //!
 //! ```text
 //! object CNode slot: 0 CSpace root   1 VSpace   2 TCB   3 SchedContext
-//!                    4 fault endpoint (badged)   5.. page tables, frames
+//!                    4 fault endpoint (badged)   5 IPC area (untyped)
+//!                    6.. reply cell, replies, channel cells (made later)
+//!                    then page tables, frames
 //! ```
 //!
 //! The object CNode is a leaf of taskman's top-level CNode, so these caps
@@ -18,15 +20,17 @@ use crate::{archive, Taskman};
 use alloc::string::String;
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, ENOENT, ENOEXEC, ENOMEM};
+use qsoe_abi::ipc::taskman_badge;
 use qsoe_abi::layout::{self, slot, CNODE_BITS};
 use qsoe_abi::Pid;
 use sel4::{CNode, Endpoint, Error, Frame, PageTable, SchedContext, SchedControl, Tcb, VSpace};
 use sel4_root_task::println;
 use sel4_sys::{init_cap, vm_attributes, CPtr, CapRights, UserContext, Word};
+use taskman_core::channels::{ConnectionTable, Target};
 use taskman_core::cspace::{self, leaf_guard, root_guard, TOP_SLOT_DEPTH};
 use taskman_core::elf_plan::{self, LoadPlan, PagePlan, PAGE_SIZE};
 use taskman_core::initial_stack::{self, StackImage};
-use taskman_core::spawn_plan::{self, Kind, SpawnPlan};
+use taskman_core::spawn_plan::{self, object_slot as obj, Kind, SpawnPlan};
 use taskman_core::untyped_pool::{NodeId, MIN_BITS};
 
 /// Pages a program may have; its object CNode must fit in one leaf.
@@ -38,19 +42,6 @@ const PRIORITY: Word = 100;
 const BUDGET_US: Word = 10_000;
 /// The most retypes the kernel does in one invocation.
 const RETYPE_FAN_OUT: u64 = 256;
-/// Badge bit that marks a process's fault endpoint, so a fault never looks
-/// like a request on the side channel.
-pub const FAULT_BADGE: Word = 1 << 62;
-
-/// Where each kind of object lives in the object CNode.
-mod obj {
-    pub const CNODE: u64 = 0;
-    pub const VSPACE: u64 = 1;
-    pub const TCB: u64 = 2;
-    pub const SCHED_CONTEXT: u64 = 3;
-    pub const FAULT_EP: u64 = 4;
-    pub const PAGE_TABLES: u64 = 5;
-}
 
 /// A live process, as taskman keeps it.
 pub struct Process {
@@ -63,11 +54,70 @@ pub struct Process {
     /// The reply object taskman holds while the process is blocked in
     /// `waitpid` or `pause`.
     pub parked: Option<CPtr>,
+    pub ipc: ProcessIpc,
+}
+
+/// A process's side of QNX IPC, as taskman keeps it.
+#[derive(Default)]
+pub struct ProcessIpc {
+    pub connections: ConnectionTable,
+    /// Channel cells made so far, each with the chid living in it.
+    pub cells: Vec<Option<i32>>,
+    /// Whether its reply objects exist.
+    pub replies: bool,
+    /// Whether a channel's notification is bound to its thread.
+    pub pulses_bound: bool,
+    /// Console output not yet ended by a newline.
+    pub console_line: Vec<u8>,
+}
+
+impl ProcessIpc {
+    /// A new process's connections: taskman's side channel and the
+    /// console as fds 0, 1 and 2.
+    fn at_birth() -> Self {
+        let mut ipc = ProcessIpc::default();
+        ipc.connections.attach(0, Target::Taskman, true);
+        for fd in 0..3 {
+            ipc.connections.attach(0, Target::Console(fd), false);
+        }
+        ipc
+    }
 }
 
 impl Process {
-    fn tcb(&self) -> Tcb {
-        Tcb(cspace::cptr(self.leaf, obj::TCB))
+    pub fn tcb(&self) -> Tcb {
+        Tcb(self.object(obj::TCB))
+    }
+
+    /// Taskman's CPtr of slot `i` of the object CNode.
+    pub fn object(&self, i: u64) -> CPtr {
+        cspace::cptr(self.leaf, i)
+    }
+
+    /// Retypes one object from the untyped `from` into slot `i` of the
+    /// object CNode.
+    pub fn retype_object(
+        &self,
+        root: CNode,
+        from: CPtr,
+        object_type: Word,
+        size_bits: usize,
+        i: u64,
+    ) -> Result<(), Error> {
+        sel4::Untyped(from).retype(
+            object_type,
+            size_bits,
+            root,
+            self.leaf,
+            TOP_SLOT_DEPTH,
+            i,
+            1,
+        )
+    }
+
+    /// Slot `i` of the process's own CSpace, for CNode invocations.
+    pub fn own_slot(&self, i: u64) -> sel4::Slot {
+        CNode(self.object(obj::CNODE)).slot_at(i, CNODE_BITS)
     }
 
     /// The object CNode's top-level entry and radix, for the census.
@@ -175,6 +225,7 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
         object_cnode_bits: plan.object_cnode_bits,
         asid_pool: partial.asid_pool.unwrap_or_default(),
         parked: None,
+        ipc: ProcessIpc::at_birth(),
     };
     let inserted = tm.processes.insert(parent, process);
     debug_assert_eq!(inserted, Some(pid));
@@ -253,7 +304,7 @@ fn build(
         // contexts, ignored for fixed-size objects.
         let size = match o.kind {
             Kind::CNode => CNODE_BITS as usize,
-            Kind::SchedContext => o.size_bits as usize,
+            Kind::SchedContext | Kind::IpcArea => o.size_bits as usize,
             _ => 0,
         };
         let mut done = 0;
@@ -314,16 +365,27 @@ fn build(
     let send_and_reply = CapRights::WRITE.union(CapRights::GRANT_REPLY);
     objects
         .slot(at(obj::FAULT_EP))
-        .mint(endpoint, send_and_reply, FAULT_BADGE | pid as Word)
+        .mint(
+            endpoint,
+            send_and_reply,
+            taskman_badge::FAULT | pid as u32 as Word,
+        )
         .map_err(kernel)?;
     CNode(at(obj::CNODE))
         .slot_at(slot::TASKMAN, CNODE_BITS)
-        .mint(endpoint, send_and_reply, pid as Word)
+        .mint(endpoint, send_and_reply, pid as u32 as Word)
         .map_err(kernel)?;
     CNode(at(obj::CNODE))
         .slot_at(slot::TCB, CNODE_BITS)
         .copy(objects.slot(at(obj::TCB)), CapRights::ALL)
         .map_err(kernel)?;
+    for fd in 0..3u64 {
+        let badge = taskman_badge::CONSOLE | fd << taskman_badge::CONSOLE_FD_SHIFT;
+        CNode(at(obj::CNODE))
+            .slot_at(slot::CONNECTION_BASE + fd, CNODE_BITS)
+            .mint(endpoint, send_and_reply, badge | pid as u32 as Word)
+            .map_err(kernel)?;
+    }
     if let Some(t) = partial.temp.take() {
         objects.free_slot(t);
     }
@@ -339,6 +401,7 @@ fn object_cnode_slot(kind: Kind, frames_base: u64) -> Option<u64> {
         Kind::VSpace => Some(obj::VSPACE),
         Kind::Tcb => Some(obj::TCB),
         Kind::SchedContext => Some(obj::SCHED_CONTEXT),
+        Kind::IpcArea => Some(obj::IPC_AREA),
         Kind::PageTable => Some(obj::PAGE_TABLES),
         Kind::Frame => Some(frames_base),
     }
@@ -489,9 +552,9 @@ fn release(tm: &mut Taskman, block: NodeId, leaf: Option<u64>, asid_pool: Option
     }
 }
 
-/// Destroys a process that has ended (exit, fault or kill): nothing it
-/// had survives, and a reply object taskman held for it goes back.
-pub fn destroy(tm: &mut Taskman, process: Process) {
+/// Stops a process's thread for good: it is retired (suspended, its TCB
+/// deleted) by the agent of its own core.
+pub fn stop(tm: &Taskman, process: &Process) {
     // On its own core: see `core_agents` for the kernel race this avoids.
     if let Err(e) = tm
         .agents
@@ -502,6 +565,12 @@ pub fn destroy(tm: &mut Taskman, process: Process) {
             process.path
         );
     }
+}
+
+/// Destroys a stopped process that has ended (exit, fault or kill):
+/// nothing it had survives, and a reply object taskman held for it goes
+/// back.
+pub fn destroy(tm: &mut Taskman, process: Process) {
     release(
         tm,
         process.block,

@@ -3,10 +3,11 @@
 //! whether it is a fault. Nothing a process sends can stop the loop: a
 //! request that does not decode gets an error reply.
 
-use crate::process::{self, Process, SpawnRequest, FAULT_BADGE};
-use crate::Taskman;
+use crate::process::{self, Process, SpawnRequest};
+use crate::{ipc, Taskman};
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EAGAIN, EINVAL, EPERM, ESRCH};
+use qsoe_abi::ipc::{error_label, taskman_badge};
 use qsoe_abi::signal::{self, SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGSYS};
 use qsoe_abi::wait::{self, WNOHANG};
 use qsoe_abi::wire::{self, Census, Request};
@@ -38,13 +39,23 @@ pub fn serve(tm: &mut Taskman) -> i32 {
 }
 
 fn handle(tm: &mut Taskman, msg: Received) {
-    let pid = (msg.badge & !FAULT_BADGE) as Pid;
-    if msg.badge & FAULT_BADGE != 0 {
+    let pid = (msg.badge & taskman_badge::PID_MASK) as u32 as Pid;
+    if msg.badge & taskman_badge::FAULT != 0 {
+        if ipc::cap_fault(tm, pid, &msg) {
+            // The fault reply restarts the thread where its registers say.
+            reply(tm.reply, 0, &[]);
+            return;
+        }
         let sig = fault_signal(pid, &msg, tm);
         end(tm, pid, wait::signaled(sig));
         return;
     }
     let words = message_words(&msg);
+    if msg.badge & taskman_badge::CONSOLE != 0 {
+        let label = ipc::console(tm, msg.badge, &msg, &words);
+        sel4_sys::send(tm.reply, MessageInfo::new(label, 0, 0, 0), [0; 4]);
+        return;
+    }
     let answer = match wire::decode(msg.info.label(), &words) {
         Err(e) => Answer::Error(e),
         Ok(req) => match request(tm, pid, req) {
@@ -54,7 +65,7 @@ fn handle(tm: &mut Taskman, msg: Received) {
     };
     match answer {
         Answer::Reply(words) => reply(tm.reply, 0, &words),
-        Answer::Error(e) => reply(tm.reply, e.0 as Word, &[]),
+        Answer::Error(e) => reply(tm.reply, error_label(e), &[]),
         Answer::Parked | Answer::Nobody => {}
     }
 }
@@ -156,6 +167,13 @@ fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Answer, Errno> {
             Answer::Parked
         }
         Request::Census => Answer::Reply(census(tm).to_words().to_vec()),
+        ipc_request @ (Request::ChannelCreate { .. }
+        | Request::ChannelDestroy { .. }
+        | Request::ConnectAttach { .. }
+        | Request::ConnectDetach { .. }
+        | Request::ConnectServerInfo { .. }
+        | Request::PulseSend { .. }
+        | Request::PulseTake { .. }) => Answer::Reply(ipc::request(tm, pid, ipc_request)?),
     })
 }
 
@@ -194,6 +212,12 @@ fn park(tm: &mut Taskman, pid: Pid) -> Result<(), Errno> {
 /// Ends process `pid` with wait status `status`: tears it down and answers
 /// every parent whose `waitpid` this satisfies.
 pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
+    // Its thread stops first, so nothing it does races the teardown.
+    let Some(p) = tm.processes.get(pid) else {
+        return;
+    };
+    process::stop(tm, p);
+    ipc::process_ending(tm, pid);
     let Some((process, wakeups)) = tm.processes.exit(pid, status) else {
         return;
     };

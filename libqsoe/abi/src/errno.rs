@@ -15,8 +15,12 @@ pub const ECHILD: Errno = Errno(10);
 pub const EAGAIN: Errno = Errno(11);
 pub const ENOMEM: Errno = Errno(12);
 pub const EFAULT: Errno = Errno(14);
+pub const EBUSY: Errno = Errno(16);
 pub const EINVAL: Errno = Errno(22);
+pub const ENOTSUP: Errno = Errno(48);
 pub const ENOSYS: Errno = Errno(89);
+/// The server died or faulted before it replied.
+pub const ESRVRFAULT: Errno = Errno(312);
 
 impl Errno {
     /// The symbolic name, for messages.
@@ -33,8 +37,11 @@ impl Errno {
             EAGAIN => "EAGAIN",
             ENOMEM => "ENOMEM",
             EFAULT => "EFAULT",
+            EBUSY => "EBUSY",
             EINVAL => "EINVAL",
+            ENOTSUP => "ENOTSUP",
             ENOSYS => "ENOSYS",
+            ESRVRFAULT => "ESRVRFAULT",
             _ => "E?",
         }
     }

@@ -44,6 +44,13 @@ pub mod slot {
     pub const TASKMAN: u64 = 1;
     /// The process's own (initial) thread.
     pub const TCB: u64 = 2;
+    /// Connection `i` (coid index `i`; fds 0, 1, 2 are the first three):
+    /// a badged Send cap minted by taskman.
+    pub const CONNECTION_BASE: u64 = 8;
+    /// Channel `j` of the process: a Receive cap to its endpoint.
+    pub const CHANNEL_BASE: u64 = CONNECTION_BASE + crate::ipc::MAX_CONNECTIONS as u64;
+    /// Reply object `k` of the process, made with its first channel.
+    pub const REPLY_BASE: u64 = CHANNEL_BASE + crate::ipc::MAX_CHANNELS as u64;
     /// The first slot the process's own runtime may use.
-    pub const FIRST_FREE: u64 = 8;
+    pub const FIRST_FREE: u64 = REPLY_BASE + crate::ipc::REPLY_OBJECTS as u64;
 }

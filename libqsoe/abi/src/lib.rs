@@ -9,6 +9,7 @@
 extern crate std;
 
 pub mod errno;
+pub mod ipc;
 pub mod layout;
 pub mod signal;
 pub mod wait;

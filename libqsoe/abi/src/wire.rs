@@ -20,15 +20,24 @@ compile_error!("the wire protocol packs strings little-endian");
 /// Message registers in one seL4 message (`seL4_MsgMaxLength`).
 pub const MAX_WORDS: usize = 120;
 
-/// Operation numbers (message labels).
+/// Operation numbers (message labels). They carry `TAG`, so no QNX
+/// message (whose label is its byte count) is ever taken for one.
 pub mod op {
-    pub const GETPID: u64 = 1;
-    pub const SPAWN: u64 = 2;
-    pub const EXIT: u64 = 3;
-    pub const WAITPID: u64 = 4;
-    pub const KILL: u64 = 5;
-    pub const PAUSE: u64 = 6;
-    pub const CENSUS: u64 = 7;
+    pub const TAG: u64 = 1 << 40;
+    pub const GETPID: u64 = TAG | 1;
+    pub const SPAWN: u64 = TAG | 2;
+    pub const EXIT: u64 = TAG | 3;
+    pub const WAITPID: u64 = TAG | 4;
+    pub const KILL: u64 = TAG | 5;
+    pub const PAUSE: u64 = TAG | 6;
+    pub const CENSUS: u64 = TAG | 7;
+    pub const CHANNEL_CREATE: u64 = TAG | 8;
+    pub const CHANNEL_DESTROY: u64 = TAG | 9;
+    pub const CONNECT_ATTACH: u64 = TAG | 10;
+    pub const CONNECT_DETACH: u64 = TAG | 11;
+    pub const CONNECT_SERVER_INFO: u64 = TAG | 12;
+    pub const PULSE_SEND: u64 = TAG | 13;
+    pub const PULSE_TAKE: u64 = TAG | 14;
 }
 
 /// Words before the strings of a spawn request: core, block size, argc,
@@ -44,11 +53,50 @@ pub const ANY_CORE: u64 = u64::MAX;
 pub enum Request<'a> {
     GetPid,
     Spawn(Spawn<'a>),
-    Exit { status: i32 },
-    WaitPid { pid: Pid, options: u32 },
-    Kill { pid: Pid, signal: u32 },
+    Exit {
+        status: i32,
+    },
+    WaitPid {
+        pid: Pid,
+        options: u32,
+    },
+    Kill {
+        pid: Pid,
+        signal: u32,
+    },
     Pause,
     Census,
+    /// Answers the chid and the channel cell (its slot in the caller's
+    /// CSpace is `CHANNEL_BASE + cell`).
+    ChannelCreate {
+        flags: u32,
+    },
+    ChannelDestroy {
+        chid: i32,
+    },
+    /// Answers the coid.
+    ConnectAttach {
+        pid: Pid,
+        chid: i32,
+        index: i32,
+        flags: u32,
+    },
+    ConnectDetach {
+        coid: i32,
+    },
+    /// Answers the server's pid, the chid and the scoid.
+    ConnectServerInfo {
+        coid: i32,
+    },
+    PulseSend {
+        coid: i32,
+        code: i8,
+        value: u32,
+    },
+    /// Answers one pulse queued on the caller's channel, as `Pulse` words.
+    PulseTake {
+        chid: i32,
+    },
 }
 
 /// A spawn request: the program's path in the boot archive, its
@@ -144,6 +192,32 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
         }),
         op::PAUSE => Ok(Request::Pause),
         op::CENSUS => Ok(Request::Census),
+        op::CHANNEL_CREATE => Ok(Request::ChannelCreate {
+            flags: uint(words, 0)?,
+        }),
+        op::CHANNEL_DESTROY => Ok(Request::ChannelDestroy {
+            chid: int(words, 0)?,
+        }),
+        op::CONNECT_ATTACH => Ok(Request::ConnectAttach {
+            pid: int(words, 0)?,
+            chid: int(words, 1)?,
+            index: int(words, 2)?,
+            flags: uint(words, 3)?,
+        }),
+        op::CONNECT_DETACH => Ok(Request::ConnectDetach {
+            coid: int(words, 0)?,
+        }),
+        op::CONNECT_SERVER_INFO => Ok(Request::ConnectServerInfo {
+            coid: int(words, 0)?,
+        }),
+        op::PULSE_SEND => Ok(Request::PulseSend {
+            coid: int(words, 0)?,
+            code: i8::try_from(int(words, 1)?).map_err(|_| EINVAL)?,
+            value: uint(words, 2)?,
+        }),
+        op::PULSE_TAKE => Ok(Request::PulseTake {
+            chid: int(words, 0)?,
+        }),
         op::SPAWN => decode_spawn(words).map(Request::Spawn),
         _ => Err(ENOSYS),
     }
@@ -428,8 +502,39 @@ mod tests {
         assert_eq!(decode(op::KILL, &[3]), Err(EINVAL));
         assert_eq!(decode(op::EXIT, &[]), Err(EINVAL));
         assert_eq!(decode(0, &[]), Err(ENOSYS));
+        assert_eq!(decode(3, &[0]), Err(ENOSYS));
         assert_eq!(decode(u64::MAX, &[1, 2, 3]), Err(ENOSYS));
         assert_eq!(decode(op::GETPID, &[0; MAX_WORDS + 1]), Err(E2BIG));
+    }
+
+    #[test]
+    fn ipc_requests_decode_and_check_ranges() {
+        assert_eq!(
+            decode(op::CONNECT_ATTACH, &[0, 5, (-1i64) as u64, 0]),
+            Ok(Request::ConnectAttach {
+                pid: 0,
+                chid: 5,
+                index: -1,
+                flags: 0
+            })
+        );
+        assert_eq!(decode(op::CONNECT_ATTACH, &[0, 5, 0]), Err(EINVAL));
+        assert_eq!(
+            decode(op::PULSE_SEND, &[3, (-33i64) as u64, 9]),
+            Ok(Request::PulseSend {
+                coid: 3,
+                code: -33,
+                value: 9
+            })
+        );
+        assert_eq!(decode(op::PULSE_SEND, &[3, 200, 9]), Err(EINVAL));
+        assert_eq!(decode(op::PULSE_SEND, &[3, 1, 1 << 33]), Err(EINVAL));
+        assert_eq!(decode(op::CHANNEL_CREATE, &[1 << 32]), Err(EINVAL));
+        assert_eq!(
+            decode(op::CHANNEL_DESTROY, &[7]),
+            Ok(Request::ChannelDestroy { chid: 7 })
+        );
+        assert_eq!(decode(op::PULSE_TAKE, &[]), Err(EINVAL));
     }
 
     #[test]
@@ -443,7 +548,10 @@ mod tests {
         };
         let good = spawn_words(b"/bin/x", &[b"x", b"y"], &[b"A=1"]);
         for _ in 0..20_000 {
-            let label = next() % 10;
+            let label = match next() % 3 {
+                0 => next(),
+                _ => op::TAG | (next() % 16),
+            };
             let len = (next() % (MAX_WORDS as u64 + 2)) as usize;
             let mut words: Vec<u64> = (0..len).map(|_| next()).collect();
             if next() % 2 == 0 {

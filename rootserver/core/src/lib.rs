@@ -11,6 +11,7 @@ extern crate std;
 
 pub mod boot;
 pub mod bootargs;
+pub mod channels;
 pub mod cspace;
 pub mod elf_plan;
 pub mod init_commands;

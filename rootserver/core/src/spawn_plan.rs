@@ -12,6 +12,47 @@ use sel4_sys::{object, size_bits};
 
 use layout::STACK_PAGES;
 
+/// log2 of the untyped every process gets for its IPC objects: its reply
+/// objects and one small cell per channel (see `object_slot`).
+pub const IPC_AREA_BITS: u8 = 14;
+/// log2 of a channel cell: a notification (64 bytes) then an endpoint.
+pub const CHANNEL_CELL_BITS: u8 = 7;
+/// log2 of the untyped that holds a process's reply objects.
+pub const REPLY_CELL_BITS: u8 = 8;
+
+/// Where each of taskman's caps to a process lives in its object CNode.
+pub mod object_slot {
+    use qsoe_abi::ipc::{MAX_CHANNELS, REPLY_OBJECTS};
+
+    pub const CNODE: u64 = 0;
+    pub const VSPACE: u64 = 1;
+    pub const TCB: u64 = 2;
+    pub const SCHED_CONTEXT: u64 = 3;
+    pub const FAULT_EP: u64 = 4;
+    /// The untyped all IPC objects of the process come from.
+    pub const IPC_AREA: u64 = 5;
+    /// The untyped its reply objects come from, made with its first channel.
+    pub const REPLY_CELL: u64 = 6;
+    /// Its reply objects (the process holds copies).
+    pub const REPLIES: u64 = 7;
+    /// Channel cell `j`: `CHANNEL_SLOTS` slots from `channel(j)`.
+    const CHANNELS: u64 = REPLIES + REPLY_OBJECTS as u64;
+    pub const CHANNEL_SLOTS: u64 = 4;
+    /// Within a channel cell's slots: the cell untyped, the endpoint (the
+    /// channel's master cap), its notification, and that notification
+    /// badged `PULSE_BADGE`, which taskman signals.
+    pub const CELL: u64 = 0;
+    pub const ENDPOINT: u64 = 1;
+    pub const NOTIFICATION: u64 = 2;
+    pub const PULSE_SIGNAL: u64 = 3;
+    pub const PAGE_TABLES: u64 = CHANNELS + MAX_CHANNELS as u64 * CHANNEL_SLOTS;
+
+    /// The first slot of channel cell `j`.
+    pub const fn channel(j: u64) -> u64 {
+        CHANNELS + j * CHANNEL_SLOTS
+    }
+}
+
 /// The kinds of objects a process is made of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -24,6 +65,8 @@ pub enum Kind {
     Frame,
     Tcb,
     SchedContext,
+    /// The untyped for IPC objects made later.
+    IpcArea,
 }
 
 /// `count` objects of one kind, with the kernel's type and size.
@@ -69,9 +112,9 @@ pub fn plan(load: &LoadPlan) -> SpawnPlan {
     page_vaddrs.extend([layout::IPC_BUFFER, layout::THREAD_BLOCK]);
     let frames = page_vaddrs.len() as u64;
     let page_tables = page_tables_needed(page_vaddrs.iter().copied()) as u64;
-    // Caps taskman keeps: the process's CNode, VSpace, page tables,
-    // frames, TCB, scheduling context and the badged fault endpoint.
-    let kept = 1 + 1 + page_tables + frames + 1 + 1 + 1;
+    // Caps taskman keeps: the fixed ones (CNode, VSpace, TCB, scheduling
+    // context, fault endpoint, IPC objects), then page tables and frames.
+    let kept = object_slot::PAGE_TABLES + page_tables + frames;
     let object_cnode_bits = ceil_log2(kept).max(2);
     let mut objects = alloc::vec![
         Objects {
@@ -116,6 +159,12 @@ pub fn plan(load: &LoadPlan) -> SpawnPlan {
             size_bits: size_bits::MIN_SCHED_CONTEXT as u8,
             count: 1,
         },
+        Objects {
+            kind: Kind::IpcArea,
+            object_type: object::UNTYPED,
+            size_bits: IPC_AREA_BITS,
+            count: 1,
+        },
     ];
     // Stable: kinds of equal size keep the order above.
     objects.sort_by_key(|o| (o.kind != Kind::ObjectCNode, core::cmp::Reverse(o.size_bits)));
@@ -140,6 +189,16 @@ pub fn placed_bytes(objects: &[Objects]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipc_objects_fit_their_untypeds() {
+        use qsoe_abi::ipc::{MAX_CHANNELS, REPLY_OBJECTS};
+        let cell = (1u64 << size_bits::NOTIFICATION) + (1 << size_bits::ENDPOINT);
+        assert!(cell <= 1 << CHANNEL_CELL_BITS);
+        assert!((REPLY_OBJECTS as u64) << size_bits::REPLY <= 1 << REPLY_CELL_BITS);
+        let area = ((MAX_CHANNELS as u64) << CHANNEL_CELL_BITS) + (1 << REPLY_CELL_BITS);
+        assert!(area <= 1 << IPC_AREA_BITS);
+    }
     use crate::elf_plan::{PagePlan, Perms};
 
     fn load(pages: &[u64]) -> LoadPlan {

@@ -264,6 +264,20 @@ impl Tcb {
         perform(inv::tcb_write_registers(self.0, resume, 0, regs)).map(drop)
     }
 
+    /// The thread's registers (it must not be running).
+    #[cfg(target_arch = "riscv64")]
+    pub fn read_registers(self) -> Result<UserContext> {
+        let count = UserContext::WORDS;
+        let first = perform(inv::tcb_read_registers(self.0, false, 0, count as Word))?;
+        let mut regs = UserContext::default();
+        let words = regs.as_words_mut();
+        words[..4].copy_from_slice(&first);
+        // SAFETY: our runtimes give every thread an IPC buffer before it runs.
+        let buffer = unsafe { &*sel4_sys::ipc_buffer() };
+        words[4..].copy_from_slice(&buffer.msg[4..count]);
+        Ok(regs)
+    }
+
     pub fn resume(self) -> Result {
         perform(inv::tcb_resume(self.0)).map(drop)
     }

@@ -179,6 +179,9 @@ pub mod fault {
     pub const USER_EXCEPTION: Word = 3;
     pub const TIMEOUT: Word = 5;
     pub const VM_FAULT: Word = 6;
+    /// Message registers of a cap fault.
+    pub const CAP_FAULT_IP: usize = 0;
+    pub const CAP_FAULT_ADDR: usize = 1;
     /// Message registers of a VM fault.
     pub const VM_FAULT_IP: usize = 0;
     pub const VM_FAULT_ADDR: usize = 1;
@@ -256,5 +259,10 @@ impl UserContext {
     pub fn as_words(&self) -> &[Word; Self::WORDS] {
         // SAFETY: repr(C) struct of WORDS words with no padding.
         unsafe { &*(self as *const Self as *const [Word; Self::WORDS]) }
+    }
+
+    pub fn as_words_mut(&mut self) -> &mut [Word; Self::WORDS] {
+        // SAFETY: as in `as_words`; every bit pattern is a valid register.
+        unsafe { &mut *(self as *mut Self as *mut [Word; Self::WORDS]) }
     }
 }

@@ -283,6 +283,19 @@ pub mod invocations {
         inv
     }
 
+    /// Reads `count` registers, in `UserContext` order, into the reply's
+    /// message registers.
+    pub const fn tcb_read_registers(
+        service: CPtr,
+        suspend_source: bool,
+        arch_flags: u8,
+        count: Word,
+    ) -> Invocation {
+        Invocation::new(service, label::TCB_READ_REGISTERS)
+            .word(suspend_source as Word | ((arch_flags as Word) << 8))
+            .word(count)
+    }
+
     pub const fn tcb_resume(service: CPtr) -> Invocation {
         Invocation::new(service, label::TCB_RESUME)
     }

@@ -201,6 +201,8 @@ fn checks() -> Vec<Check> {
         "seL4_Fault_UserException" => fault::USER_EXCEPTION;
         "seL4_Fault_Timeout" => fault::TIMEOUT;
         "seL4_Fault_VMFault" => fault::VM_FAULT;
+        "seL4_CapFault_IP" => fault::CAP_FAULT_IP;
+        "seL4_CapFault_Addr" => fault::CAP_FAULT_ADDR;
         "seL4_VMFault_IP" => fault::VM_FAULT_IP;
         "seL4_VMFault_Addr" => fault::VM_FAULT_ADDR;
         "seL4_VMFault_PrefetchFault" => fault::VM_FAULT_PREFETCH;

@@ -5,6 +5,8 @@
 #![no_std]
 #![no_main]
 
+use libqsoe::fmt::FmtBuf;
+use libqsoe::neutrino::{ChannelCreate, ChannelDestroy, MsgReceive, MsgReply};
 use libqsoe::println;
 use libqsoe::taskman::{self, SpawnOptions};
 
@@ -48,5 +50,61 @@ fn main() -> i32 {
         return 1;
     }
     println!("bench: spawn_exit_wait_in_roundtrips {}", per_cycle / raw);
-    0
+    match msgsend(raw) {
+        Ok(()) => 0,
+        Err(why) => {
+            println!("qsoe-bench: MsgSend benchmark: {why}");
+            1
+        }
+    }
+}
+
+/// MsgSend/MsgReceive/MsgReply round trips between two processes on
+/// core 0, where taskman measured the raw round trip: an echo server and
+/// a timing client, both `/bin/ipc-peer`.
+fn msgsend(raw: u64) -> Result<(), &'static str> {
+    const SENDS: u64 = 2_000;
+    let core0 = SpawnOptions {
+        core: Some(0),
+        block_bits: 0,
+    };
+    let none: [&[u8]; 0] = [];
+    let me = FmtBuf::<16>::from_display(taskman::getpid());
+    let chid = ChannelCreate(0).map_err(|_| "ChannelCreate")?;
+    let chid_s = FmtBuf::<16>::from_display(chid);
+    let sends = FmtBuf::<16>::from_display(SENDS);
+    let server_argv = [
+        b"ipc-peer".as_slice(),
+        b"serve-echo",
+        me.as_bytes(),
+        chid_s.as_bytes(),
+        sends.as_bytes(),
+    ];
+    let server =
+        taskman::spawn("/bin/ipc-peer", server_argv, none, core0).map_err(|_| "spawn server")?;
+    let mut buf = [0u8; 8];
+    let rcvid = MsgReceive(chid, &mut buf, None).map_err(|_| "MsgReceive")?;
+    MsgReply(rcvid, 0, &[]).map_err(|_| "MsgReply")?;
+    let _ = ChannelDestroy(chid);
+    let server_chid =
+        FmtBuf::<16>::from_display(i32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]));
+    let server_s = FmtBuf::<16>::from_display(server);
+    let raw_s = FmtBuf::<24>::from_display(raw);
+    let client_argv = [
+        b"ipc-peer".as_slice(),
+        b"bench-client",
+        server_s.as_bytes(),
+        server_chid.as_bytes(),
+        sends.as_bytes(),
+        raw_s.as_bytes(),
+    ];
+    let client =
+        taskman::spawn("/bin/ipc-peer", client_argv, none, core0).map_err(|_| "spawn client")?;
+    for pid in [client, server] {
+        match taskman::waitpid(pid, 0) {
+            Ok((_, 0)) => {}
+            _ => return Err("a peer failed"),
+        }
+    }
+    Ok(())
 }

@@ -35,6 +35,9 @@ macro_rules! fail {
     }};
 }
 
+#[path = "qsoe_test/ipc.rs"]
+mod ipc;
+
 const TESTS: &[(&str, Test)] = &[
     ("spawn::exit_status", exit_status),
     ("spawn::argv_envp", argv_envp),
@@ -47,6 +50,24 @@ const TESTS: &[(&str, Test)] = &[
     ),
     ("leak::spawn_exit_1000", spawn_exit_1000),
     ("leak::fault_1000", fault_1000),
+    ("ipc::send_receive_reply", ipc::send_receive_reply),
+    (
+        "ipc::deferred_out_of_order_reply",
+        ipc::deferred_out_of_order_reply,
+    ),
+    ("ipc::msg_error", ipc::msg_error),
+    ("ipc::pulse", ipc::pulse),
+    ("ipc::side_channel_coid", ipc::side_channel_coid),
+    ("ipc::server_death_esrvrfault", ipc::server_death_esrvrfault),
+    (
+        "ipc::channel_destroy_unblocks_clients",
+        ipc::channel_destroy_unblocks_clients,
+    ),
+    ("ipc::stale_coid_rejected", ipc::stale_coid_rejected),
+    ("ipc::cross_core", ipc::cross_core),
+    ("leak::channel_cycles_10000", ipc::channel_cycles_10000),
+    ("leak::connect_cycles_10000", ipc::connect_cycles_10000),
+    ("security::hostile_client", ipc::hostile_client),
     ("smp::processes_on_all_cores", processes_on_all_cores),
     ("mem::all_ram_reachable", all_ram_reachable),
 ];

@@ -1,0 +1,424 @@
+//! How QNX's IPC handles and messages are encoded on seL4.
+//!
+//! - A **chid** names a channel in taskman's channel table, a **coid** a
+//!   connection in the calling process's connection table, an **rcvid** one
+//!   of the process's reply objects. Each carries the generation of its
+//!   table entry, so a stale handle never reaches an entry reused since.
+//! - A connection is a Send cap to the channel's endpoint, badged with the
+//!   client's pid and coid: the server learns who sent a message from the
+//!   kernel, not from the payload.
+//! - Every message's label frames it: byte count, and for answers whether
+//!   it is a reply (with status) or an error (with errno). An answer
+//!   without either mark was not made by a server or taskman.
+
+use crate::errno::Errno;
+use crate::Pid;
+
+/// `_NTO_SIDE_CHANNEL`: coids with this bit are side-channel connections,
+/// so ordinary ones (and file descriptors) start at 0.
+pub const SIDE_CHANNEL: i32 = 1 << 30;
+/// The connection to taskman every process is born with.
+pub const SYSMGR_COID: i32 = SIDE_CHANNEL;
+/// Taskman's pid, as `ConnectServerInfo` reports it.
+pub const SYSMGR_PID: Pid = 0;
+/// Taskman's channel, as `ConnectServerInfo` reports it.
+pub const SYSMGR_CHID: i32 = 1;
+
+/// Connections one process can hold: regular ones (file descriptors
+/// included), then side-channel ones, whose index 0 is taskman.
+pub const MAX_CONNECTIONS: usize = 512;
+pub const MAX_REGULAR: usize = 448;
+pub const MAX_SIDE: usize = MAX_CONNECTIONS - MAX_REGULAR;
+/// Channels one process can own.
+pub const MAX_CHANNELS: usize = 64;
+/// Reply objects of a process: the clients it can hold unreplied at once.
+pub const REPLY_OBJECTS: usize = 8;
+/// Payload bytes one message can carry: the IPC buffer's 120 words.
+pub const MAX_MSG_BYTES: usize = 120 * 8;
+
+/// Channel flags (`_NTO_CHF_*`) this system acts on.
+pub mod chf {
+    /// Send the owner a `_PULSE_CODE_DISCONNECT` pulse when a connection
+    /// to the channel goes away.
+    pub const DISCONNECT: u32 = 0x0008;
+    /// Send the owner a `_PULSE_CODE_COIDDEATH` pulse when the server of
+    /// one of its connections dies.
+    pub const COID_DISCONNECT: u32 = 0x0040;
+}
+
+/// Pulse codes taskman sends (`_PULSE_CODE_*`); user codes are 0..=127.
+pub mod pulse_code {
+    pub const DISCONNECT: i8 = -33;
+    pub const COIDDEATH: i8 = -35;
+    pub const MIN_USER: i8 = 0;
+}
+
+const INDEX_BITS: u32 = 10;
+const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
+const COID_GEN_MASK: u32 = (1 << (30 - INDEX_BITS)) - 1;
+
+/// A connection handle, decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Coid {
+    pub index: u16,
+    pub generation: u32,
+    pub side: bool,
+}
+
+impl Coid {
+    pub fn encode(self) -> i32 {
+        let side = if self.side { SIDE_CHANNEL as u32 } else { 0 };
+        (side | (self.generation & COID_GEN_MASK) << INDEX_BITS | self.index as u32) as i32
+    }
+
+    /// Any non-negative value decodes; whether it names a live
+    /// connection is the table's question.
+    pub fn decode(coid: i32) -> Option<Self> {
+        if coid < 0 {
+            return None;
+        }
+        let v = coid as u32;
+        let index = v & INDEX_MASK;
+        let side = v & SIDE_CHANNEL as u32 != 0;
+        let limit = if side { MAX_SIDE } else { MAX_REGULAR };
+        ((index as usize) < limit).then_some(Coid {
+            index: index as u16,
+            generation: (v >> INDEX_BITS) & COID_GEN_MASK,
+            side,
+        })
+    }
+
+    /// The slot of the connection's Send cap in its process's CSpace.
+    pub fn slot(self) -> u64 {
+        use crate::layout::slot;
+        match (self.side, self.index) {
+            (true, 0) => slot::TASKMAN,
+            (true, i) => slot::CONNECTION_BASE + MAX_REGULAR as u64 + i as u64,
+            (false, i) => slot::CONNECTION_BASE + i as u64,
+        }
+    }
+}
+
+const CHID_INDEX_BITS: u32 = 16;
+const CHID_GEN_MASK: u32 = (1 << (31 - CHID_INDEX_BITS)) - 1;
+
+/// A channel handle: an entry of taskman's channel table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chid {
+    pub index: u16,
+    pub generation: u32,
+}
+
+impl Chid {
+    pub fn encode(self) -> i32 {
+        (((self.generation & CHID_GEN_MASK) << CHID_INDEX_BITS) | self.index as u32) as i32
+    }
+
+    pub fn decode(chid: i32) -> Option<Self> {
+        (chid >= 0).then_some(Chid {
+            index: chid as u16,
+            generation: (chid as u32) >> CHID_INDEX_BITS,
+        })
+    }
+}
+
+const RCVID_INDEX_BITS: u32 = 4;
+
+/// A receive handle: which reply object holds the client, in which use.
+/// 0 is never an rcvid; `MsgReceive` answers 0 for a pulse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rcvid {
+    pub reply: u8,
+    pub generation: u32,
+}
+
+impl Rcvid {
+    pub fn encode(self) -> i32 {
+        let generation = self.generation & ((1 << (31 - RCVID_INDEX_BITS)) - 1);
+        ((generation << RCVID_INDEX_BITS) | (self.reply as u32 + 1)) as i32
+    }
+
+    pub fn decode(rcvid: i32) -> Option<Self> {
+        if rcvid <= 0 {
+            return None;
+        }
+        let v = rcvid as u32;
+        let low = v & ((1 << RCVID_INDEX_BITS) - 1);
+        (low >= 1 && low as usize <= REPLY_OBJECTS).then_some(Rcvid {
+            reply: (low - 1) as u8,
+            generation: v >> RCVID_INDEX_BITS,
+        })
+    }
+}
+
+/// The badge of a connection's Send cap: the client's pid and coid. Bit 63
+/// is never set, so it cannot be mistaken for `PULSE_BADGE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionBadge {
+    pub pid: Pid,
+    /// The client's coid, which the server knows as the scoid.
+    pub scoid: i32,
+}
+
+impl ConnectionBadge {
+    pub fn encode(self) -> u64 {
+        (self.scoid as u32 as u64) << 32 | self.pid as u32 as u64
+    }
+
+    pub fn decode(badge: u64) -> Self {
+        ConnectionBadge {
+            pid: badge as u32 as Pid,
+            scoid: (badge >> 32) as u32 as i32,
+        }
+    }
+}
+
+/// What a server's receive sees when its channel's notification fired:
+/// pulses are waiting in taskman's queue for the channel.
+pub const PULSE_BADGE: u64 = 1 << 63;
+
+/// Badges on taskman's own endpoint: the pid, plus what the cap is for.
+pub mod taskman_badge {
+    /// The process's fault endpoint.
+    pub const FAULT: u64 = 1 << 62;
+    /// A console connection (fds 0, 1, 2); the fd is in bits 32..34.
+    pub const CONSOLE: u64 = 1 << 61;
+    pub const CONSOLE_FD_SHIFT: u32 = 32;
+    pub const PID_MASK: u64 = 0xffff_ffff;
+}
+
+/// A message label: byte count, and for an answer its kind and status.
+pub mod label {
+    pub const BYTES_MASK: u64 = 0x3ff;
+    pub const STATUS_SHIFT: u32 = 10;
+    pub const KIND_SHIFT: u32 = 48;
+    pub const KIND_REPLY: u64 = 1;
+    pub const KIND_ERROR: u64 = 2;
+}
+
+/// The label of a message of `bytes` bytes.
+pub fn message_label(bytes: usize) -> u64 {
+    bytes as u64 & label::BYTES_MASK
+}
+
+/// The byte count a message label announces, at most `MAX_MSG_BYTES`.
+pub fn message_bytes(l: u64) -> usize {
+    ((l & label::BYTES_MASK) as usize).min(MAX_MSG_BYTES)
+}
+
+/// The label of a reply with `status` and `bytes` bytes.
+pub fn reply_label(status: i32, bytes: usize) -> u64 {
+    label::KIND_REPLY << label::KIND_SHIFT
+        | (status as u32 as u64) << label::STATUS_SHIFT
+        | message_label(bytes)
+}
+
+/// The label of an error answer.
+pub fn error_label(e: Errno) -> u64 {
+    label::KIND_ERROR << label::KIND_SHIFT | (e.0 as u64) << label::STATUS_SHIFT
+}
+
+/// What came back from a `MsgSend`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Reply {
+        status: i32,
+        bytes: usize,
+    },
+    Error(Errno),
+    /// No server or taskman framed this: the call ended without a reply.
+    Unframed,
+}
+
+pub fn decode_answer(l: u64) -> Answer {
+    let status = (l >> label::STATUS_SHIFT) as u32;
+    match l >> label::KIND_SHIFT {
+        label::KIND_REPLY => Answer::Reply {
+            status: status as i32,
+            bytes: message_bytes(l),
+        },
+        label::KIND_ERROR if status != 0 => Answer::Error(Errno(status)),
+        _ => Answer::Unframed,
+    }
+}
+
+/// A pulse as taskman queues it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pulse {
+    pub code: i8,
+    pub value: u32,
+    pub scoid: i32,
+}
+
+/// Bytes of QNX's `struct _pulse` on a 64-bit target.
+pub const PULSE_BYTES: usize = 24;
+
+impl Pulse {
+    /// QNX's layout: type and subtype (0), code, three zero bytes, the
+    /// value as a `union sigval` (8 bytes), the scoid, padding.
+    pub fn to_bytes(self) -> [u8; PULSE_BYTES] {
+        let mut b = [0; PULSE_BYTES];
+        b[4] = self.code as u8;
+        b[8..12].copy_from_slice(&self.value.to_le_bytes());
+        b[16..20].copy_from_slice(&self.scoid.to_le_bytes());
+        b
+    }
+
+    pub fn from_bytes(b: &[u8; PULSE_BYTES]) -> Self {
+        Pulse {
+            code: b[4] as i8,
+            value: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+            scoid: i32::from_le_bytes([b[16], b[17], b[18], b[19]]),
+        }
+    }
+
+    pub fn to_words(self) -> [u64; 3] {
+        [
+            self.code as u8 as u64,
+            self.value as u64,
+            self.scoid as u32 as u64,
+        ]
+    }
+
+    pub fn from_words(w: [u64; 3]) -> Self {
+        Pulse {
+            code: w[0] as u8 as i8,
+            value: w[1] as u32,
+            scoid: w[2] as u32 as i32,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coids_round_trip_and_keep_stdio_small() {
+        for (index, generation, side) in [(0, 0, false), (2, 0, false), (63, 5, true)] {
+            let c = Coid {
+                index,
+                generation,
+                side,
+            };
+            assert_eq!(Coid::decode(c.encode()), Some(c));
+        }
+        assert_eq!(
+            Coid::decode(1),
+            Some(Coid {
+                index: 1,
+                generation: 0,
+                side: false
+            })
+        );
+        let side = Coid::decode(SYSMGR_COID).unwrap();
+        assert!(side.side && side.index == 0);
+        assert_eq!(Coid::decode(-1), None);
+        assert_eq!(Coid::decode(600), None);
+        assert_eq!(Coid::decode(SIDE_CHANNEL | 64), None);
+    }
+
+    #[test]
+    fn every_connection_has_its_own_slot() {
+        use crate::layout::slot;
+        let mut slots = std::collections::BTreeSet::new();
+        for side in [false, true] {
+            let n = if side { MAX_SIDE } else { MAX_REGULAR };
+            for index in 0..n as u16 {
+                let s = Coid {
+                    index,
+                    generation: 0,
+                    side,
+                }
+                .slot();
+                assert!(slots.insert(s), "{s}");
+                assert!(
+                    s == slot::TASKMAN || (slot::CONNECTION_BASE..slot::CHANNEL_BASE).contains(&s)
+                );
+            }
+        }
+        assert_eq!(Coid::decode(SYSMGR_COID).unwrap().slot(), slot::TASKMAN);
+    }
+
+    #[test]
+    fn a_new_generation_changes_the_handle() {
+        let a = Coid {
+            index: 3,
+            generation: 1,
+            side: false,
+        };
+        let b = Coid {
+            index: 3,
+            generation: 2,
+            side: false,
+        };
+        assert_ne!(a.encode(), b.encode());
+        let c = Chid {
+            index: 7,
+            generation: 1,
+        };
+        let d = Chid {
+            index: 7,
+            generation: 2,
+        };
+        assert_ne!(c.encode(), d.encode());
+        assert!(c.encode() > 0 && d.encode() > 0);
+    }
+
+    #[test]
+    fn rcvids_are_positive_and_checked() {
+        for reply in 0..REPLY_OBJECTS as u8 {
+            let r = Rcvid {
+                reply,
+                generation: 12345,
+            };
+            assert!(r.encode() > 0);
+            assert_eq!(Rcvid::decode(r.encode()), Some(r));
+        }
+        assert_eq!(Rcvid::decode(0), None);
+        assert_eq!(Rcvid::decode(-5), None);
+        assert_eq!(Rcvid::decode(0x10 | 9), None);
+    }
+
+    #[test]
+    fn badges_carry_pid_and_scoid_and_never_look_like_pulses() {
+        let b = ConnectionBadge {
+            pid: 0x7fff_0003,
+            scoid: SIDE_CHANNEL | 511,
+        };
+        assert_eq!(ConnectionBadge::decode(b.encode()), b);
+        assert_eq!(b.encode() & PULSE_BADGE, 0);
+    }
+
+    #[test]
+    fn answers_are_told_apart_from_unframed_returns() {
+        assert_eq!(
+            decode_answer(reply_label(-7, 12)),
+            Answer::Reply {
+                status: -7,
+                bytes: 12
+            }
+        );
+        assert_eq!(
+            decode_answer(error_label(Errno(312))),
+            Answer::Error(Errno(312))
+        );
+        assert_eq!(decode_answer(0), Answer::Unframed);
+        assert_eq!(decode_answer(message_label(40)), Answer::Unframed);
+        assert_eq!(message_bytes(u64::MAX), MAX_MSG_BYTES);
+    }
+
+    #[test]
+    fn pulses_use_qnx_layout() {
+        let p = Pulse {
+            code: -33,
+            value: 0xdead_beef,
+            scoid: 42,
+        };
+        let b = p.to_bytes();
+        assert_eq!(b[4], (-33i8) as u8);
+        assert_eq!(&b[8..12], &0xdead_beefu32.to_le_bytes());
+        assert_eq!(Pulse::from_bytes(&b), p);
+        assert_eq!(Pulse::from_words(p.to_words()), p);
+    }
+}

@@ -1,0 +1,403 @@
+//! The QNX Neutrino native IPC calls, on seL4.
+//!
+//! `MsgSend` is a `Call` on a connection's badged Send cap; `MsgReceive`
+//! receives with one of the process's reply objects, which the rcvid
+//! names; `MsgReply` and `MsgError` answer through it. Channels and
+//! connections are made and destroyed by taskman: the process keeps only
+//! its handle tables (which coids and rcvids are live, in which
+//! generation) and never holds a channel's master cap.
+//!
+//! Messages ride the IPC buffer, so one carries at most `MAX_MSG_BYTES`.
+#![allow(non_snake_case)]
+
+use crate::errno::{Errno, E2BIG, EBADF, EBUSY, EINVAL, ESRCH, ESRVRFAULT};
+use crate::taskman;
+use crate::Pid;
+use core::cell::UnsafeCell;
+use qsoe_abi::ipc::ConnectionBadge;
+use qsoe_abi::ipc::{
+    decode_answer, error_label, message_bytes, message_label, reply_label, Answer, Coid, Pulse,
+    Rcvid, MAX_CHANNELS, MAX_MSG_BYTES, MAX_REGULAR, MAX_SIDE, PULSE_BADGE, PULSE_BYTES,
+    REPLY_OBJECTS,
+};
+use qsoe_abi::layout::slot;
+use qsoe_abi::wire::op;
+use sel4_sys::{ipc_buffer, MessageInfo, Word};
+
+pub use qsoe_abi::ipc::{chf, pulse_code, SIDE_CHANNEL as _NTO_SIDE_CHANNEL, SYSMGR_COID};
+
+/// `ND_LOCAL_NODE`: the only node there is.
+pub const ND_LOCAL_NODE: u32 = 0;
+
+/// What `MsgReceive` learned about a message (QNX's `_msg_info`, the
+/// fields this system knows).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MsgInfo {
+    pub pid: Pid,
+    pub chid: i32,
+    pub scoid: i32,
+    pub msglen: usize,
+}
+
+/// What `ConnectServerInfo` reports about a connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerInfo {
+    pub pid: Pid,
+    pub chid: i32,
+    pub coid: i32,
+}
+
+struct ReplySlot {
+    generation: u32,
+    busy: bool,
+    /// The message as received, for `MsgRead`.
+    received: [u8; MAX_MSG_BYTES],
+    received_len: usize,
+    /// The reply being built by `MsgWrite`.
+    reply: [u8; MAX_MSG_BYTES],
+    reply_len: usize,
+}
+
+struct Tables {
+    /// Generation of each live regular and side-channel connection.
+    regular: [Option<u32>; MAX_REGULAR],
+    side: [Option<u32>; MAX_SIDE],
+    /// Chid and cell of each channel the process owns.
+    channels: [Option<(i32, usize)>; MAX_CHANNELS],
+    replies: [ReplySlot; REPLY_OBJECTS],
+}
+
+struct Shared(UnsafeCell<Tables>);
+// SAFETY: a process has one thread; nothing runs concurrently with it.
+unsafe impl Sync for Shared {}
+
+const EMPTY_REPLY: ReplySlot = ReplySlot {
+    generation: 0,
+    busy: false,
+    received: [0; MAX_MSG_BYTES],
+    received_len: 0,
+    reply: [0; MAX_MSG_BYTES],
+    reply_len: 0,
+};
+
+/// Every process is born with fds 0, 1, 2 and the side channel to
+/// taskman, all in generation 0.
+static TABLES: Shared = Shared(UnsafeCell::new(Tables {
+    regular: {
+        let mut r = [None; MAX_REGULAR];
+        r[0] = Some(0);
+        r[1] = Some(0);
+        r[2] = Some(0);
+        r
+    },
+    side: {
+        let mut s = [None; MAX_SIDE];
+        s[0] = Some(0);
+        s
+    },
+    channels: [None; MAX_CHANNELS],
+    replies: [EMPTY_REPLY; REPLY_OBJECTS],
+}));
+
+fn tables() -> &'static mut Tables {
+    // SAFETY: single-threaded, and callers never hold two references.
+    unsafe { &mut *TABLES.0.get() }
+}
+
+/// The connection `coid` names, if it is live in this process.
+fn connection(coid: i32) -> Result<Coid, Errno> {
+    let c = Coid::decode(coid).ok_or(EBADF)?;
+    let t = tables();
+    let live = if c.side {
+        t.side[c.index as usize]
+    } else {
+        t.regular[c.index as usize]
+    };
+    (live == Some(c.generation)).then_some(c).ok_or(EBADF)
+}
+
+fn set_connection(c: Coid, live: bool) {
+    let t = tables();
+    let entry = if c.side {
+        &mut t.side[c.index as usize]
+    } else {
+        &mut t.regular[c.index as usize]
+    };
+    *entry = live.then_some(c.generation);
+}
+
+/// Puts `parts` into the message registers; answers the byte count.
+fn load(parts: &[&[u8]]) -> Result<(usize, [Word; 4]), Errno> {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    if total > MAX_MSG_BYTES {
+        return Err(E2BIG);
+    }
+    // SAFETY: the runtime gave this thread its IPC buffer.
+    let buffer = unsafe { &mut *ipc_buffer() };
+    let words = total.div_ceil(8);
+    buffer.msg[..words].fill(0);
+    let bytes = as_bytes_mut(&mut buffer.msg[..words]);
+    let mut at = 0;
+    for p in parts {
+        bytes[at..at + p.len()].copy_from_slice(p);
+        at += p.len();
+    }
+    let mut mrs = [0; 4];
+    mrs.copy_from_slice(&buffer.msg[..4]);
+    Ok((total, mrs))
+}
+
+/// Copies a received message (first words in `mrs`) into `parts`;
+/// answers the bytes copied.
+fn unload(mrs: [Word; 4], bytes: usize, parts: &mut [&mut [u8]]) -> usize {
+    // SAFETY: as in `load`.
+    let buffer = unsafe { &mut *ipc_buffer() };
+    buffer.msg[..4].copy_from_slice(&mrs);
+    let src = &as_bytes_mut(&mut buffer.msg[..bytes.div_ceil(8)])[..bytes];
+    let mut at = 0;
+    for p in parts.iter_mut() {
+        let n = p.len().min(bytes - at);
+        p[..n].copy_from_slice(&src[at..at + n]);
+        at += n;
+    }
+    at
+}
+
+fn as_bytes_mut(words: &mut [Word]) -> &mut [u8] {
+    // SAFETY: words are plain bytes; the length covers exactly them.
+    unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast(), words.len() * 8) }
+}
+
+/// `ChannelCreate`: a channel owned by this process.
+pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
+    let r = taskman::request(op::CHANNEL_CREATE, &[flags as Word])?;
+    let (chid, cell) = (r[0] as i32, r[1] as usize);
+    tables().channels[cell] = Some((chid, cell));
+    Ok(chid)
+}
+
+/// `ChannelDestroy`: every connection to it dies, and clients blocked
+/// sending to it get `EBADF`.
+pub fn ChannelDestroy(chid: i32) -> Result<(), Errno> {
+    taskman::request(op::CHANNEL_DESTROY, &[chid as Word])?;
+    for c in tables().channels.iter_mut() {
+        if matches!(c, Some((id, _)) if *id == chid) {
+            *c = None;
+        }
+    }
+    Ok(())
+}
+
+/// `ConnectAttach`: a connection to channel `chid` of process `pid`, at
+/// the lowest free coid from `index` (`_NTO_SIDE_CHANNEL` for a
+/// side-channel coid).
+pub fn ConnectAttach(nd: u32, pid: Pid, chid: i32, index: i32, flags: u32) -> Result<i32, Errno> {
+    if nd != ND_LOCAL_NODE {
+        return Err(EINVAL);
+    }
+    let args = [pid as Word, chid as Word, index as Word, flags as Word];
+    let coid = taskman::request(op::CONNECT_ATTACH, &args)?[0] as i32;
+    if let Some(c) = Coid::decode(coid) {
+        set_connection(c, true);
+    }
+    Ok(coid)
+}
+
+/// `ConnectDetach`.
+pub fn ConnectDetach(coid: i32) -> Result<(), Errno> {
+    let c = connection(coid)?;
+    taskman::request(op::CONNECT_DETACH, &[coid as Word])?;
+    set_connection(c, false);
+    Ok(())
+}
+
+/// `ConnectServerInfo` for this process's connection `coid`.
+pub fn ConnectServerInfo(pid: Pid, coid: i32) -> Result<ServerInfo, Errno> {
+    if pid != 0 && pid != taskman::getpid() {
+        return Err(ESRCH);
+    }
+    connection(coid)?;
+    let r = taskman::request(op::CONNECT_SERVER_INFO, &[coid as Word])?;
+    Ok(ServerInfo {
+        pid: r[0] as Pid,
+        chid: r[1] as i32,
+        coid: r[2] as i32,
+    })
+}
+
+/// `MsgSend`: sends `smsg` on `coid` and waits for the reply, which goes
+/// into `rmsg`; answers the reply's status.
+pub fn MsgSend(coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> Result<i32, Errno> {
+    MsgSendv(coid, &[smsg], &mut [rmsg])
+}
+
+/// `MsgSendv`: `MsgSend` gathering from and scattering to several parts.
+pub fn MsgSendv(coid: i32, siov: &[&[u8]], riov: &mut [&mut [u8]]) -> Result<i32, Errno> {
+    let c = connection(coid)?;
+    let (bytes, mrs) = load(siov)?;
+    let info = MessageInfo::new(message_label(bytes), 0, 0, bytes.div_ceil(8) as Word);
+    let answer = sel4_sys::call(c.slot(), info, mrs);
+    match decode_answer(answer.info.label()) {
+        Answer::Reply { status, bytes } => {
+            unload(answer.mrs, bytes, riov);
+            Ok(status)
+        }
+        Answer::Error(e) => Err(e),
+        // The kernel's own answer: the slot holds no cap any more (the
+        // channel was destroyed after this process last looked).
+        Answer::Unframed if answer.info.label() == sel4_sys::error::INVALID_CAPABILITY => {
+            Err(EBADF)
+        }
+        // The call came back without a reply: the server is gone.
+        Answer::Unframed => Err(ESRVRFAULT),
+    }
+}
+
+/// `MsgSendPulse`: queues a pulse on the channel behind `coid`; `EAGAIN`
+/// when its queue is full.
+pub fn MsgSendPulse(coid: i32, _priority: i32, code: i8, value: u32) -> Result<(), Errno> {
+    connection(coid)?;
+    let args = [coid as Word, code as i64 as Word, value as Word];
+    taskman::request(op::PULSE_SEND, &args).map(drop)
+}
+
+/// `MsgReceive`: waits on channel `chid`. Answers the rcvid of a message
+/// (its bytes in `msg`), or 0 for a pulse (a QNX `struct _pulse` in
+/// `msg`).
+pub fn MsgReceive(chid: i32, msg: &mut [u8], info: Option<&mut MsgInfo>) -> Result<i32, Errno> {
+    MsgReceivev(chid, &mut [msg], info)
+}
+
+/// `MsgReceivev`: `MsgReceive` scattering into several parts.
+pub fn MsgReceivev(
+    chid: i32,
+    iov: &mut [&mut [u8]],
+    info: Option<&mut MsgInfo>,
+) -> Result<i32, Errno> {
+    let t = tables();
+    let (_, cell) = t
+        .channels
+        .iter()
+        .flatten()
+        .copied()
+        .find(|&(id, _)| id == chid)
+        .ok_or(EBADF)?;
+    let k = t.replies.iter().position(|r| !r.busy).ok_or(EBUSY)?;
+    loop {
+        let msg = sel4_sys::recv(
+            slot::CHANNEL_BASE + cell as u64,
+            slot::REPLY_BASE + k as u64,
+        );
+        if msg.badge & PULSE_BADGE != 0 {
+            let Ok(words) = taskman::request(op::PULSE_TAKE, &[chid as Word]) else {
+                continue;
+            };
+            let pulse = Pulse::from_words([words[0], words[1], words[2]]);
+            let bytes = pulse.to_bytes();
+            let mut from: &[u8] = &bytes;
+            for p in iov.iter_mut() {
+                let n = p.len().min(from.len());
+                p[..n].copy_from_slice(&from[..n]);
+                from = &from[n..];
+            }
+            if let Some(i) = info {
+                *i = MsgInfo {
+                    pid: 0,
+                    chid,
+                    scoid: pulse.scoid,
+                    msglen: PULSE_BYTES,
+                };
+            }
+            return Ok(0);
+        }
+        let who = ConnectionBadge::decode(msg.badge);
+        let bytes = message_bytes(msg.info.label()).min(msg.info.length() as usize * 8);
+        let r = &mut tables().replies[k];
+        r.received_len = unload(msg.mrs, bytes, &mut [&mut r.received[..]]);
+        unload(msg.mrs, bytes, iov);
+        r.busy = true;
+        r.reply_len = 0;
+        r.generation = r.generation.wrapping_add(1);
+        if let Some(i) = info {
+            *i = MsgInfo {
+                pid: who.pid,
+                chid,
+                scoid: who.scoid,
+                msglen: bytes,
+            };
+        }
+        return Ok(Rcvid {
+            reply: k as u8,
+            generation: r.generation,
+        }
+        .encode());
+    }
+}
+
+/// The reply slot a live rcvid names.
+fn held(rcvid: i32) -> Result<(usize, &'static mut ReplySlot), Errno> {
+    let r = Rcvid::decode(rcvid).ok_or(ESRCH)?;
+    let k = r.reply as usize;
+    let slot = &mut tables().replies[k];
+    let mask = (1 << 27) - 1;
+    if !slot.busy || slot.generation & mask != r.generation & mask {
+        return Err(ESRCH);
+    }
+    Ok((k, slot))
+}
+
+/// `MsgRead`: bytes of the received message from `offset`.
+pub fn MsgRead(rcvid: i32, msg: &mut [u8], offset: usize) -> Result<usize, Errno> {
+    let (_, r) = held(rcvid)?;
+    let from = r.received.get(offset..r.received_len).unwrap_or(&[]);
+    let n = from.len().min(msg.len());
+    msg[..n].copy_from_slice(&from[..n]);
+    Ok(n)
+}
+
+/// `MsgWrite`: puts bytes into the reply at `offset`, sent by `MsgReply`.
+pub fn MsgWrite(rcvid: i32, msg: &[u8], offset: usize) -> Result<usize, Errno> {
+    let (_, r) = held(rcvid)?;
+    let end = offset.checked_add(msg.len()).ok_or(E2BIG)?;
+    if end > MAX_MSG_BYTES {
+        return Err(E2BIG);
+    }
+    r.reply[offset..end].copy_from_slice(msg);
+    r.reply_len = r.reply_len.max(end);
+    Ok(msg.len())
+}
+
+/// `MsgReply`: answers the client with `status` and `msg`.
+pub fn MsgReply(rcvid: i32, status: i32, msg: &[u8]) -> Result<(), Errno> {
+    MsgReplyv(rcvid, status, &[msg])
+}
+
+/// `MsgReplyv`: `MsgReply` gathering from several parts (after what
+/// `MsgWrite` put in the reply).
+pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
+    let (k, r) = held(rcvid)?;
+    let mut at = 0;
+    for p in iov {
+        let end = at + p.len();
+        if end > MAX_MSG_BYTES {
+            return Err(E2BIG);
+        }
+        r.reply[at..end].copy_from_slice(p);
+        at = end;
+    }
+    let len = r.reply_len.max(at);
+    let (bytes, mrs) = load(&[&r.reply[..len]])?;
+    let info = MessageInfo::new(reply_label(status, bytes), 0, 0, bytes.div_ceil(8) as Word);
+    r.busy = false;
+    sel4_sys::send(slot::REPLY_BASE + k as u64, info, mrs);
+    Ok(())
+}
+
+/// `MsgError`: answers the client's `MsgSend` with `error`.
+pub fn MsgError(rcvid: i32, error: Errno) -> Result<(), Errno> {
+    let (k, r) = held(rcvid)?;
+    r.busy = false;
+    let info = MessageInfo::new(error_label(error), 0, 0, 0);
+    sel4_sys::send(slot::REPLY_BASE + k as u64, info, [0; 4]);
+    Ok(())
+}

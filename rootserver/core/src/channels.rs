@@ -1,0 +1,400 @@
+//! Taskman's registries for QNX IPC: every channel in the system, and each
+//! process's connections. Plain data; the shell turns entries into caps.
+//!
+//! Handles carry the generation of their entry, so a handle kept past
+//! `remove` fails instead of naming whatever reuses the entry.
+
+use alloc::vec::Vec;
+use qsoe_abi::ipc::{Chid, Coid, Pulse, MAX_REGULAR, MAX_SIDE};
+use qsoe_abi::Pid;
+
+/// Pulses a channel holds before `MsgSendPulse` answers `EAGAIN`.
+pub const PULSE_QUEUE: usize = 16;
+
+/// A fixed ring of pulses.
+#[derive(Clone, Debug, Default)]
+pub struct PulseQueue {
+    slots: [Pulse; PULSE_QUEUE],
+    head: usize,
+    len: usize,
+}
+
+impl PulseQueue {
+    /// Queues `p`; gives it back when the queue is full.
+    pub fn push(&mut self, p: Pulse) -> Result<(), Pulse> {
+        if self.len == PULSE_QUEUE {
+            return Err(p);
+        }
+        self.slots[(self.head + self.len) % PULSE_QUEUE] = p;
+        self.len += 1;
+        Ok(())
+    }
+
+    pub fn pop(&mut self) -> Option<Pulse> {
+        if self.len == 0 {
+            return None;
+        }
+        let p = self.slots[self.head];
+        self.head = (self.head + 1) % PULSE_QUEUE;
+        self.len -= 1;
+        Some(p)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// One channel: who owns it, which of the owner's channel cells holds its
+/// objects, and its pulses.
+#[derive(Clone, Debug)]
+pub struct Channel {
+    pub owner: Pid,
+    pub cell: u8,
+    pub flags: u32,
+    /// Whether its notification is bound to a thread of the owner, so
+    /// pulses can wake it.
+    pub pulses_bound: bool,
+    pub pulses: PulseQueue,
+}
+
+struct Entry<T> {
+    generation: u32,
+    value: Option<T>,
+}
+
+/// Entries reused lowest index first, with a generation per entry.
+struct Table<T> {
+    entries: Vec<Entry<T>>,
+    capacity: usize,
+}
+
+impl<T> Table<T> {
+    fn new(capacity: usize) -> Self {
+        Table {
+            entries: Vec::new(),
+            capacity,
+        }
+    }
+
+    fn insert_from(&mut self, first: usize, value: T) -> Option<(usize, u32)> {
+        let index = (first..self.capacity)
+            .find(|&i| self.entries.get(i).is_none_or(|e| e.value.is_none()))?;
+        while self.entries.len() <= index {
+            self.entries.push(Entry {
+                generation: 0,
+                value: None,
+            });
+        }
+        let e = &mut self.entries[index];
+        e.value = Some(value);
+        Some((index, e.generation))
+    }
+
+    fn get(&self, index: usize, generation: u32) -> Option<&T> {
+        let e = self.entries.get(index)?;
+        (e.generation == generation).then_some(e.value.as_ref()?)
+    }
+
+    fn get_mut(&mut self, index: usize, generation: u32) -> Option<&mut T> {
+        let e = self.entries.get_mut(index)?;
+        if e.generation != generation {
+            return None;
+        }
+        e.value.as_mut()
+    }
+
+    fn remove(&mut self, index: usize, generation: u32, generation_mask: u32) -> Option<T> {
+        let e = self.entries.get_mut(index)?;
+        if e.generation != generation {
+            return None;
+        }
+        let v = e.value.take()?;
+        e.generation = (e.generation + 1) & generation_mask;
+        Some(v)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, u32, &T)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((i, e.generation, e.value.as_ref()?)))
+    }
+
+    fn len(&self) -> usize {
+        self.entries.iter().filter(|e| e.value.is_some()).count()
+    }
+}
+
+/// Every channel in the system, by chid.
+pub struct ChannelTable {
+    table: Table<Channel>,
+}
+
+/// Chids have 15 bits of generation.
+const CHID_GENERATIONS: u32 = (1 << 15) - 1;
+
+impl ChannelTable {
+    /// Chid 1 is taskman's own (the side channel), so entries start at 2.
+    const FIRST: usize = 2;
+
+    pub fn new(capacity: usize) -> Self {
+        ChannelTable {
+            table: Table::new(capacity.min(1 << 16)),
+        }
+    }
+
+    pub fn insert(&mut self, channel: Channel) -> Option<i32> {
+        let (index, generation) = self.table.insert_from(Self::FIRST, channel)?;
+        Some(
+            Chid {
+                index: index as u16,
+                generation,
+            }
+            .encode(),
+        )
+    }
+
+    pub fn get(&self, chid: i32) -> Option<&Channel> {
+        let c = Chid::decode(chid)?;
+        self.table.get(c.index as usize, c.generation)
+    }
+
+    pub fn get_mut(&mut self, chid: i32) -> Option<&mut Channel> {
+        let c = Chid::decode(chid)?;
+        self.table.get_mut(c.index as usize, c.generation)
+    }
+
+    pub fn remove(&mut self, chid: i32) -> Option<Channel> {
+        let c = Chid::decode(chid)?;
+        self.table
+            .remove(c.index as usize, c.generation, CHID_GENERATIONS)
+    }
+
+    /// The chids `owner` owns.
+    pub fn owned_by(&self, owner: Pid) -> Vec<i32> {
+        self.table
+            .iter()
+            .filter(|(_, _, c)| c.owner == owner)
+            .map(|(index, generation, _)| {
+                Chid {
+                    index: index as u16,
+                    generation,
+                }
+                .encode()
+            })
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What a connection leads to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Taskman's side channel.
+    Taskman,
+    /// Taskman's console, as file descriptor `fd`.
+    Console(u8),
+    /// A channel, by chid.
+    Channel(i32),
+}
+
+/// One process's connections, by coid: regular ones (file descriptors
+/// included) and side-channel ones, each with its own index space.
+pub struct ConnectionTable {
+    regular: Table<Target>,
+    side: Table<Target>,
+}
+
+/// Coids have 20 bits of generation.
+const COID_GENERATIONS: u32 = (1 << 20) - 1;
+
+impl Default for ConnectionTable {
+    fn default() -> Self {
+        ConnectionTable {
+            regular: Table::new(MAX_REGULAR),
+            side: Table::new(MAX_SIDE),
+        }
+    }
+}
+
+impl ConnectionTable {
+    fn table(&mut self, side: bool) -> &mut Table<Target> {
+        if side {
+            &mut self.side
+        } else {
+            &mut self.regular
+        }
+    }
+
+    /// Adds a connection at the lowest free index from `first`; answers its
+    /// coid.
+    pub fn attach(&mut self, first: usize, target: Target, side: bool) -> Option<Coid> {
+        let (index, generation) = self.table(side).insert_from(first, target)?;
+        Some(Coid {
+            index: index as u16,
+            generation,
+            side,
+        })
+    }
+
+    /// The live connection `coid` names, if it does.
+    pub fn get(&self, coid: i32) -> Option<(Coid, Target)> {
+        let c = Coid::decode(coid)?;
+        let table = if c.side { &self.side } else { &self.regular };
+        let &target = table.get(c.index as usize, c.generation)?;
+        Some((c, target))
+    }
+
+    pub fn detach(&mut self, coid: i32) -> Option<(Coid, Target)> {
+        let (c, target) = self.get(coid)?;
+        self.table(c.side)
+            .remove(c.index as usize, c.generation, COID_GENERATIONS)?;
+        Some((c, target))
+    }
+
+    /// Every live connection.
+    pub fn iter(&self) -> impl Iterator<Item = (Coid, Target)> + '_ {
+        let tagged = |side: bool| {
+            move |(index, generation, &target): (usize, u32, &Target)| {
+                (
+                    Coid {
+                        index: index as u16,
+                        generation,
+                        side,
+                    },
+                    target,
+                )
+            }
+        };
+        let regular = self.regular.iter().map(tagged(false));
+        regular.chain(self.side.iter().map(tagged(true)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.regular.len() + self.side.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(owner: Pid) -> Channel {
+        Channel {
+            owner,
+            cell: 0,
+            flags: 0,
+            pulses_bound: true,
+            pulses: PulseQueue::default(),
+        }
+    }
+
+    #[test]
+    fn a_destroyed_chid_stays_dead_when_its_entry_is_reused() {
+        let mut t = ChannelTable::new(8);
+        let a = t.insert(channel(5)).unwrap();
+        assert!(t.get(a).is_some());
+        assert!(t.remove(a).is_some());
+        let b = t.insert(channel(6)).unwrap();
+        assert_ne!(a, b);
+        assert!(t.get(a).is_none());
+        assert!(t.remove(a).is_none());
+        assert_eq!(t.get(b).unwrap().owner, 6);
+    }
+
+    #[test]
+    fn channel_table_fills_up_and_rejects_junk() {
+        let mut t = ChannelTable::new(4);
+        let ids: Vec<_> = (0..2).map(|i| t.insert(channel(i)).unwrap()).collect();
+        assert!(t.insert(channel(9)).is_none());
+        assert_eq!(t.owned_by(1), [ids[1]]);
+        for junk in [-1, 0, 1, i32::MAX, ids[0] + 0x10000] {
+            assert!(t.get(junk).is_none(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn coids_start_at_the_requested_index_and_detach_once() {
+        let mut t = ConnectionTable::default();
+        for fd in 0..3 {
+            let c = t.attach(0, Target::Console(fd), false).unwrap();
+            assert_eq!(c.encode(), fd as i32);
+        }
+        let c = t.attach(0, Target::Channel(77), false).unwrap();
+        assert_eq!(c.index, 3);
+        let side = t.attach(0, Target::Channel(77), true).unwrap();
+        assert!(side.encode() & qsoe_abi::ipc::SIDE_CHANNEL != 0);
+        assert_eq!(t.get(c.encode()), Some((c, Target::Channel(77))));
+        assert_eq!(t.iter().count(), 5);
+        assert!(t.detach(c.encode()).is_some());
+        assert!(t.detach(c.encode()).is_none());
+        let again = t.attach(0, Target::Channel(78), false).unwrap();
+        assert_eq!(again.index, c.index);
+        assert_ne!(again.encode(), c.encode());
+        assert!(t.get(c.encode()).is_none());
+        assert_eq!(t.len(), 5);
+    }
+
+    #[test]
+    fn side_and_regular_coids_do_not_collide() {
+        let mut t = ConnectionTable::default();
+        let taskman = t.attach(0, Target::Taskman, true).unwrap();
+        assert_eq!(taskman.encode(), qsoe_abi::ipc::SYSMGR_COID);
+        assert_eq!(t.attach(0, Target::Channel(3), false).unwrap().encode(), 0);
+        let c = t.attach(0, Target::Channel(3), false).unwrap();
+        assert_eq!(c.encode(), 1);
+        assert!(t.get(c.encode() | qsoe_abi::ipc::SIDE_CHANNEL).is_none());
+        assert_eq!(t.get(taskman.encode()).unwrap().1, Target::Taskman);
+    }
+
+    #[test]
+    fn connection_table_holds_its_maximum() {
+        let mut t = ConnectionTable::default();
+        for _ in 0..MAX_REGULAR {
+            t.attach(0, Target::Channel(2), false).unwrap();
+        }
+        assert!(t.attach(0, Target::Channel(2), false).is_none());
+        assert!(t.attach(0, Target::Channel(2), true).is_some());
+    }
+
+    #[test]
+    fn pulse_queue_is_fifo_and_bounded() {
+        let mut q = PulseQueue::default();
+        for i in 0..PULSE_QUEUE as u32 {
+            q.push(Pulse {
+                code: 1,
+                value: i,
+                scoid: 0,
+            })
+            .unwrap();
+        }
+        assert!(q.push(Pulse::default()).is_err());
+        for i in 0..PULSE_QUEUE as u32 {
+            assert_eq!(q.pop().unwrap().value, i);
+        }
+        assert!(q.pop().is_none());
+        q.push(Pulse {
+            code: 2,
+            value: 9,
+            scoid: 1,
+        })
+        .unwrap();
+        assert_eq!(q.len(), 1);
+    }
+}

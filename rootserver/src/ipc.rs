@@ -1,0 +1,453 @@
+//! QNX channels and connections as seL4 objects. The registries
+//! (`taskman_core::channels`) decide; this module makes and destroys caps.
+//!
+//! A channel lives in a *cell*: a 128-byte untyped carved once from the
+//! owner's IPC area, holding the channel's notification and endpoint.
+//! Taskman keeps the endpoint's original cap (the master); the owner gets
+//! a Receive cap and every client a badged Send cap, all derived from it.
+//! Destroying a channel revokes the master, answers the clients still
+//! waiting to send, then revokes the cell, which leaves the cell empty for
+//! the next channel.
+
+use crate::process::Process;
+use crate::Taskman;
+use alloc::vec::Vec;
+use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EINVAL, ENOMEM, ENOTSUP, EPERM, ESRCH, ESRVRFAULT};
+use qsoe_abi::ipc::{
+    self, error_label, pulse_code, reply_label, taskman_badge, ConnectionBadge, Pulse,
+    MAX_CHANNELS, PULSE_BADGE, REPLY_OBJECTS, SIDE_CHANNEL, SYSMGR_CHID, SYSMGR_PID,
+};
+use qsoe_abi::layout::slot;
+use qsoe_abi::wire::Request;
+use qsoe_abi::Pid;
+use sel4::{Error, Notification, Tcb};
+use sel4_root_task::println;
+use sel4_sys::{fault, object, CapRights, MessageInfo, Received, Word};
+use taskman_core::channels::{Channel, PulseQueue, Target};
+use taskman_core::spawn_plan::{object_slot as obj, CHANNEL_CELL_BITS, REPLY_CELL_BITS};
+
+/// Serves the IPC requests of process `pid`; answers the reply's words.
+pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Errno> {
+    match req {
+        Request::ChannelCreate { flags } => {
+            let (chid, cell) = channel_create(tm, pid, flags)?;
+            Ok(alloc::vec![chid as Word, cell as Word])
+        }
+        Request::ChannelDestroy { chid } => {
+            match tm.channels.get(chid) {
+                Some(c) if c.owner == pid => {}
+                Some(_) => return Err(EPERM),
+                None => return Err(EINVAL),
+            }
+            destroy_channel(tm, chid, EBADF);
+            Ok(Vec::new())
+        }
+        Request::ConnectAttach {
+            pid: server,
+            chid,
+            index,
+            flags: _,
+        } => connect_attach(tm, pid, server, chid, index).map(|coid| alloc::vec![coid as Word]),
+        Request::ConnectDetach { coid } => {
+            connect_detach(tm, pid, coid)?;
+            Ok(Vec::new())
+        }
+        Request::ConnectServerInfo { coid } => {
+            let p = tm.processes.get(pid).ok_or(ESRCH)?;
+            let (_, target) = p.ipc.connections.get(coid).ok_or(EBADF)?;
+            let (server, chid) = match target {
+                Target::Taskman | Target::Console(_) => (SYSMGR_PID, SYSMGR_CHID),
+                Target::Channel(chid) => {
+                    let c = tm.channels.get(chid).ok_or(EBADF)?;
+                    (c.owner, chid)
+                }
+            };
+            Ok(alloc::vec![server as Word, chid as Word, coid as Word])
+        }
+        Request::PulseSend { coid, code, value } => {
+            if code < pulse_code::MIN_USER {
+                return Err(EINVAL);
+            }
+            let p = tm.processes.get(pid).ok_or(ESRCH)?;
+            let (_, target) = p.ipc.connections.get(coid).ok_or(EBADF)?;
+            let Target::Channel(chid) = target else {
+                return Err(ENOTSUP);
+            };
+            let pulse = Pulse {
+                code,
+                value,
+                scoid: coid,
+            };
+            send_pulse(tm, chid, pulse).map(|()| Vec::new())
+        }
+        Request::PulseTake { chid } => {
+            let c = tm.channels.get_mut(chid).ok_or(EINVAL)?;
+            if c.owner != pid {
+                return Err(EPERM);
+            }
+            let (owner, cell) = (c.owner, c.cell);
+            let p = c.pulses.pop().ok_or(EAGAIN)?;
+            if !c.pulses.is_empty() {
+                // One pulse per wake-up: ring again for the rest.
+                signal_cell(tm, owner, cell);
+            }
+            Ok(p.to_words().to_vec())
+        }
+        _ => Err(EINVAL),
+    }
+}
+
+fn kernel(e: Error) -> Errno {
+    match e {
+        Error::NotEnoughMemory { .. } => ENOMEM,
+        other => {
+            println!("taskman: ipc: kernel refused: {other:?}");
+            ENOMEM
+        }
+    }
+}
+
+fn channel_create(tm: &mut Taskman, pid: Pid, flags: u32) -> Result<(i32, usize), Errno> {
+    let p = tm.processes.get(pid).ok_or(ESRCH)?;
+    let cell = match p.ipc.cells.iter().position(Option::is_none) {
+        Some(j) => j,
+        None if p.ipc.cells.len() < MAX_CHANNELS => {
+            let j = p.ipc.cells.len();
+            let base = obj::channel(j as u64);
+            p.retype_object(
+                tm.objects.root,
+                p.object(obj::IPC_AREA),
+                object::UNTYPED,
+                CHANNEL_CELL_BITS as usize,
+                base + obj::CELL,
+            )
+            .map_err(kernel)?;
+            tm.processes.get_mut(pid).ok_or(ESRCH)?.ipc.cells.push(None);
+            j
+        }
+        None => return Err(EAGAIN),
+    };
+    if !tm.processes.get(pid).ok_or(ESRCH)?.ipc.replies {
+        make_replies(tm, pid)?;
+    }
+    let p = tm.processes.get(pid).ok_or(ESRCH)?;
+    let base = obj::channel(cell as u64);
+    let made = fill_cell(tm, p, base);
+    if let Err(e) = made {
+        empty_cell(tm, p, base);
+        return Err(e);
+    }
+    // One notification per thread can be bound: the first channel gets it.
+    let bind = !p.ipc.pulses_bound
+        && p.tcb()
+            .bind_notification(Notification(p.object(base + obj::NOTIFICATION)))
+            .is_ok();
+    let channel = Channel {
+        owner: pid,
+        cell: cell as u8,
+        flags,
+        pulses_bound: bind,
+        pulses: PulseQueue::default(),
+    };
+    let Some(chid) = tm.channels.insert(channel) else {
+        empty_cell(tm, p, base);
+        return Err(EAGAIN);
+    };
+    let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
+    p.ipc.cells[cell] = Some(chid);
+    p.ipc.pulses_bound |= bind;
+    Ok((chid, cell))
+}
+
+/// Retypes a channel's objects into cell `base` and gives the owner its
+/// Receive cap.
+fn fill_cell(tm: &Taskman, p: &Process, base: u64) -> Result<(), Errno> {
+    let cell = p.object(base + obj::CELL);
+    let root = tm.objects.root;
+    p.retype_object(
+        root,
+        cell,
+        object::NOTIFICATION,
+        0,
+        base + obj::NOTIFICATION,
+    )
+    .map_err(kernel)?;
+    p.retype_object(root, cell, object::ENDPOINT, 0, base + obj::ENDPOINT)
+        .map_err(kernel)?;
+    tm.objects
+        .slot(p.object(base + obj::PULSE_SIGNAL))
+        .mint(
+            tm.objects.slot(p.object(base + obj::NOTIFICATION)),
+            CapRights::WRITE,
+            PULSE_BADGE,
+        )
+        .map_err(kernel)?;
+    let j = (base - obj::channel(0)) / obj::CHANNEL_SLOTS;
+    p.own_slot(slot::CHANNEL_BASE + j)
+        .mint(
+            tm.objects.slot(p.object(base + obj::ENDPOINT)),
+            CapRights::READ,
+            0,
+        )
+        .map_err(kernel)
+}
+
+/// Deletes every object in a cell; the cell untyped stays for reuse.
+fn empty_cell(tm: &Taskman, p: &Process, base: u64) {
+    if let Err(e) = tm.objects.slot(p.object(base + obj::CELL)).revoke() {
+        println!("taskman: cannot empty a channel cell: {e:?}");
+    }
+}
+
+/// Gives the process its reply objects: taskman keeps the originals (to
+/// answer their callers if the process dies), the process gets copies.
+fn make_replies(tm: &mut Taskman, pid: Pid) -> Result<(), Errno> {
+    let p = tm.processes.get(pid).ok_or(ESRCH)?;
+    let root = tm.objects.root;
+    let cell = p.object(obj::REPLY_CELL);
+    let area = p.object(obj::IPC_AREA);
+    let bits = REPLY_CELL_BITS as usize;
+    p.retype_object(root, area, object::UNTYPED, bits, obj::REPLY_CELL)
+        .map_err(kernel)?;
+    let made = (0..REPLY_OBJECTS as u64).try_for_each(|k| {
+        p.retype_object(root, cell, object::REPLY, 0, obj::REPLIES + k)?;
+        p.own_slot(slot::REPLY_BASE + k)
+            .copy(tm.objects.slot(p.object(obj::REPLIES + k)), CapRights::ALL)
+    });
+    if let Err(e) = made {
+        let _ = tm.objects.slot(cell).revoke();
+        let _ = tm.objects.slot(cell).delete();
+        return Err(kernel(e));
+    }
+    tm.processes.get_mut(pid).ok_or(ESRCH)?.ipc.replies = true;
+    Ok(())
+}
+
+/// Ends channel `chid`: no new message can reach it, the clients blocked
+/// sending to it get `senders_get`, and its cell is emptied.
+pub fn destroy_channel(tm: &mut Taskman, chid: i32, senders_get: Errno) {
+    let Some(channel) = tm.channels.remove(chid) else {
+        return;
+    };
+    let Some(p) = tm.processes.get(channel.owner) else {
+        return;
+    };
+    let base = obj::channel(channel.cell as u64);
+    let master = p.object(base + obj::ENDPOINT);
+    // Every Send cap and the owner's Receive cap go; senders already
+    // queued stay queued on the endpoint...
+    if let Err(e) = tm.objects.slot(master).revoke() {
+        println!("taskman: cannot revoke a channel: {e:?}");
+    }
+    // ...until taskman takes each one and answers it.
+    if let Some(reply) = tm.replies.pop() {
+        loop {
+            let msg = sel4_sys::nb_recv(master, reply);
+            if msg.badge == 0 {
+                break;
+            }
+            sel4_sys::send(
+                reply,
+                MessageInfo::new(error_label(senders_get), 0, 0, 0),
+                [0; 4],
+            );
+        }
+        tm.replies.push(reply);
+    }
+    let p = tm
+        .processes
+        .get(channel.owner)
+        .expect("owner looked up above");
+    empty_cell(tm, p, base);
+    let owner = channel.owner;
+    if let Some(p) = tm.processes.get_mut(owner) {
+        p.ipc.cells[channel.cell as usize] = None;
+        if channel.pulses_bound {
+            p.ipc.pulses_bound = false;
+        }
+    }
+}
+
+fn connect_attach(
+    tm: &mut Taskman,
+    pid: Pid,
+    server: Pid,
+    chid: i32,
+    index: i32,
+) -> Result<i32, Errno> {
+    if index < 0 && index != -1 {
+        return Err(EINVAL);
+    }
+    let side = index != -1 && index & SIDE_CHANNEL != 0;
+    let first = if index == -1 {
+        0
+    } else {
+        (index & !SIDE_CHANNEL) as usize
+    };
+    let channel = tm.channels.get(chid).ok_or(ESRCH)?;
+    if channel.owner != server {
+        return Err(ESRCH);
+    }
+    let cell = channel.cell;
+    let owner = tm.processes.get(server).ok_or(ESRCH)?;
+    let master = owner.object(obj::channel(cell as u64) + obj::ENDPOINT);
+    let client = tm.processes.get_mut(pid).ok_or(ESRCH)?;
+    let coid = client
+        .ipc
+        .connections
+        .attach(first, Target::Channel(chid), side)
+        .ok_or(EAGAIN)?;
+    let badge = ConnectionBadge {
+        pid,
+        scoid: coid.encode(),
+    };
+    let rights = CapRights::WRITE.union(CapRights::GRANT_REPLY);
+    let minted = client
+        .own_slot(coid.slot())
+        .mint(tm.objects.slot(master), rights, badge.encode());
+    if let Err(e) = minted {
+        client.ipc.connections.detach(coid.encode());
+        return Err(kernel(e));
+    }
+    Ok(coid.encode())
+}
+
+fn connect_detach(tm: &mut Taskman, pid: Pid, coid: i32) -> Result<(), Errno> {
+    let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
+    let (c, target) = p.ipc.connections.get(coid).ok_or(EINVAL)?;
+    if target == Target::Taskman {
+        // The side channel is what the process talks to taskman with.
+        return Err(EPERM);
+    }
+    p.ipc.connections.detach(coid);
+    let _ = p.own_slot(c.slot()).delete();
+    if let Target::Channel(chid) = target {
+        disconnected(tm, chid, coid);
+    }
+    Ok(())
+}
+
+/// Tells a channel's owner, if it asked, that connection `coid` is gone.
+fn disconnected(tm: &mut Taskman, chid: i32, coid: i32) {
+    let wants = tm
+        .channels
+        .get(chid)
+        .is_some_and(|c| c.flags & ipc::chf::DISCONNECT != 0);
+    if wants {
+        let pulse = Pulse {
+            code: pulse_code::DISCONNECT,
+            value: 0,
+            scoid: coid,
+        };
+        // A full queue loses the notice; the owner learns of it on its
+        // next send to the dead connection instead.
+        let _ = send_pulse(tm, chid, pulse);
+    }
+}
+
+fn send_pulse(tm: &mut Taskman, chid: i32, pulse: Pulse) -> Result<(), Errno> {
+    let c = tm.channels.get_mut(chid).ok_or(EBADF)?;
+    if !c.pulses_bound {
+        return Err(ENOTSUP);
+    }
+    c.pulses.push(pulse).map_err(|_| EAGAIN)?;
+    let (owner, cell) = (c.owner, c.cell);
+    signal_cell(tm, owner, cell);
+    Ok(())
+}
+
+fn signal_cell(tm: &Taskman, owner: Pid, cell: u8) {
+    if let Some(p) = tm.processes.get(owner) {
+        Notification(p.object(obj::channel(cell as u64) + obj::PULSE_SIGNAL)).signal();
+    }
+}
+
+/// Before a process's objects go: its channels end (blocked senders get
+/// `EBADF`), every client still waiting for its reply gets `ESRVRFAULT`,
+/// and the owners of channels it was connected to hear of it.
+pub fn process_ending(tm: &mut Taskman, pid: Pid) {
+    let Some(p) = tm.processes.get(pid) else {
+        return;
+    };
+    let owned: Vec<i32> = p.ipc.cells.iter().flatten().copied().collect();
+    let connected: Vec<(i32, i32)> = p
+        .ipc
+        .connections
+        .iter()
+        .filter_map(|(c, t)| match t {
+            Target::Channel(chid) => Some((chid, c.encode())),
+            _ => None,
+        })
+        .collect();
+    for chid in owned {
+        destroy_channel(tm, chid, EBADF);
+    }
+    if let Some(p) = tm.processes.get(pid) {
+        if p.ipc.replies {
+            for k in 0..REPLY_OBJECTS as u64 {
+                let label = error_label(ESRVRFAULT);
+                sel4_sys::send(
+                    p.object(obj::REPLIES + k),
+                    MessageInfo::new(label, 0, 0, 0),
+                    [0; 4],
+                );
+            }
+        }
+        if !p.ipc.console_line.is_empty() {
+            println!(
+                "{}",
+                alloc::string::String::from_utf8_lossy(&p.ipc.console_line)
+            );
+        }
+    }
+    for (chid, coid) in connected {
+        disconnected(tm, chid, coid);
+    }
+}
+
+/// A message on a console connection: fds 1 and 2 write, line by line;
+/// fd 0 reads end of file. Answers the reply label.
+pub fn console(tm: &mut Taskman, badge: Word, msg: &Received, words: &[Word]) -> Word {
+    let pid = (badge & taskman_badge::PID_MASK) as u32 as Pid;
+    let fd = (badge >> taskman_badge::CONSOLE_FD_SHIFT) & 3;
+    let Some(p) = tm.processes.get_mut(pid) else {
+        return error_label(ESRCH);
+    };
+    if fd == 0 {
+        return reply_label(0, 0);
+    }
+    let bytes = ipc::message_bytes(msg.info.label()).min(words.len() * 8);
+    let data = words.iter().flat_map(|w| w.to_le_bytes()).take(bytes);
+    let line = &mut p.ipc.console_line;
+    for b in data {
+        if b == b'\n' {
+            println!("{}", alloc::string::String::from_utf8_lossy(line));
+            line.clear();
+        } else if line.len() < 4096 {
+            line.push(b);
+        }
+    }
+    reply_label(bytes as i32, 0)
+}
+
+/// A cap fault is a system call on a slot that holds no usable cap (a
+/// connection whose channel is gone, or a made-up one). The call returns
+/// `EBADF` instead of the process dying: answers whether that worked.
+pub fn cap_fault(tm: &Taskman, pid: Pid, msg: &Received) -> bool {
+    if msg.info.label() != fault::CAP_FAULT {
+        return false;
+    }
+    let Some(p) = tm.processes.get(pid) else {
+        return false;
+    };
+    let tcb: Tcb = p.tcb();
+    let Ok(mut regs) = tcb.read_registers() else {
+        return false;
+    };
+    // Resume after the ecall as if it had returned an error answer:
+    // a0 the badge, a1 the message info.
+    regs.pc = msg.mrs[fault::CAP_FAULT_IP] + 4;
+    regs.a[0] = 0;
+    regs.a[1] = MessageInfo::new(error_label(EBADF), 0, 0, 0).0;
+    tcb.write_registers(false, &regs).is_ok()
+}
