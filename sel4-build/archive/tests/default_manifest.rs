@@ -21,7 +21,7 @@ fn default_manifest() -> PathBuf {
     .collect()
 }
 
-const PROGRAMS: [(&str, &str); 10] = [
+const PROGRAMS: [(&str, &str); 11] = [
     ("/sbin/init", "init"),
     ("/bin/hello", "hello"),
     ("/bin/true", "true"),
@@ -29,6 +29,7 @@ const PROGRAMS: [(&str, &str); 10] = [
     ("/bin/argv-check", "argv-check"),
     ("/bin/fault", "fault"),
     ("/bin/pause", "pause"),
+    ("/bin/ipc-peer", "ipc-peer"),
     ("/bin/core-id", "core-id"),
     ("/bin/qsoe-test", "qsoe-test"),
     ("/bin/qsoe-bench", "qsoe-bench"),
