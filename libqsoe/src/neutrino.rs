@@ -62,8 +62,9 @@ struct Tables {
     /// Generation of each live regular and side-channel connection.
     regular: [Option<u32>; MAX_REGULAR],
     side: [Option<u32>; MAX_SIDE],
-    /// Chid and cell of each channel the process owns.
-    channels: [Option<(i32, usize)>; MAX_CHANNELS],
+    /// The chid of each channel the process owns, by its cell (whose
+    /// Receive cap is at `CHANNEL_BASE + cell`).
+    channels: [Option<i32>; MAX_CHANNELS],
     replies: [ReplySlot; REPLY_OBJECTS],
 }
 
@@ -153,14 +154,23 @@ fn unload(mrs: [Word; 4], bytes: usize, parts: &mut [&mut [u8]]) -> usize {
     // SAFETY: as in `load`.
     let buffer = unsafe { &mut *ipc_buffer() };
     buffer.msg[..4].copy_from_slice(&mrs);
-    let src = &as_bytes_mut(&mut buffer.msg[..bytes.div_ceil(8)])[..bytes];
-    let mut at = 0;
+    scatter(
+        &as_bytes_mut(&mut buffer.msg[..bytes.div_ceil(8)])[..bytes],
+        parts,
+    )
+}
+
+/// Copies `src` into `parts` in order, as far as they reach; answers the
+/// bytes copied.
+fn scatter(mut src: &[u8], parts: &mut [&mut [u8]]) -> usize {
+    let mut copied = 0;
     for p in parts.iter_mut() {
-        let n = p.len().min(bytes - at);
-        p[..n].copy_from_slice(&src[at..at + n]);
-        at += n;
+        let n = p.len().min(src.len());
+        p[..n].copy_from_slice(&src[..n]);
+        src = &src[n..];
+        copied += n;
     }
-    at
+    copied
 }
 
 fn as_bytes_mut(words: &mut [Word]) -> &mut [u8] {
@@ -172,7 +182,7 @@ fn as_bytes_mut(words: &mut [Word]) -> &mut [u8] {
 pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
     let r = taskman::request(op::CHANNEL_CREATE, &[flags as Word])?;
     let (chid, cell) = (r[0] as i32, r[1] as usize);
-    tables().channels[cell] = Some((chid, cell));
+    tables().channels[cell] = Some(chid);
     Ok(chid)
 }
 
@@ -181,7 +191,7 @@ pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
 pub fn ChannelDestroy(chid: i32) -> Result<(), Errno> {
     taskman::request(op::CHANNEL_DESTROY, &[chid as Word])?;
     for c in tables().channels.iter_mut() {
-        if matches!(c, Some((id, _)) if *id == chid) {
+        if *c == Some(chid) {
             *c = None;
         }
     }
@@ -275,12 +285,10 @@ pub fn MsgReceivev(
     info: Option<&mut MsgInfo>,
 ) -> Result<i32, Errno> {
     let t = tables();
-    let (_, cell) = t
+    let cell = t
         .channels
         .iter()
-        .flatten()
-        .copied()
-        .find(|&(id, _)| id == chid)
+        .position(|&c| c == Some(chid))
         .ok_or(EBADF)?;
     let k = t.replies.iter().position(|r| !r.busy).ok_or(EBUSY)?;
     loop {
@@ -293,13 +301,7 @@ pub fn MsgReceivev(
                 continue;
             };
             let pulse = Pulse::from_words([words[0], words[1], words[2]]);
-            let bytes = pulse.to_bytes();
-            let mut from: &[u8] = &bytes;
-            for p in iov.iter_mut() {
-                let n = p.len().min(from.len());
-                p[..n].copy_from_slice(&from[..n]);
-                from = &from[n..];
-            }
+            scatter(&pulse.to_bytes(), iov);
             if let Some(i) = info {
                 *i = MsgInfo {
                     pid: 0,
@@ -314,7 +316,7 @@ pub fn MsgReceivev(
         let bytes = message_bytes(msg.info.label()).min(msg.info.length() as usize * 8);
         let r = &mut tables().replies[k];
         r.received_len = unload(msg.mrs, bytes, &mut [&mut r.received[..]]);
-        unload(msg.mrs, bytes, iov);
+        scatter(&r.received[..r.received_len], iov);
         r.busy = true;
         r.reply_len = 0;
         r.generation = r.generation.wrapping_add(1);

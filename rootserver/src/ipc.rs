@@ -9,10 +9,10 @@
 //! waiting to send, then revokes the cell, which leaves the cell empty for
 //! the next channel.
 
-use crate::process::Process;
+use crate::process::{self, Process};
 use crate::Taskman;
 use alloc::vec::Vec;
-use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EINVAL, ENOMEM, ENOTSUP, EPERM, ESRCH, ESRVRFAULT};
+use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EINVAL, ENOTSUP, EPERM, ESRCH, ESRVRFAULT};
 use qsoe_abi::ipc::{
     self, error_label, pulse_code, reply_label, taskman_badge, ConnectionBadge, Pulse,
     MAX_CHANNELS, PULSE_BADGE, REPLY_OBJECTS, SIDE_CHANNEL, SYSMGR_CHID, SYSMGR_PID,
@@ -22,7 +22,7 @@ use qsoe_abi::wire::Request;
 use qsoe_abi::Pid;
 use sel4::{Error, Notification, Tcb};
 use sel4_root_task::println;
-use sel4_sys::{fault, object, CapRights, MessageInfo, Received, Word};
+use sel4_sys::{fault, object, CPtr, CapRights, MessageInfo, Received, Word};
 use taskman_core::channels::{Channel, PulseQueue, Target};
 use taskman_core::spawn_plan::{object_slot as obj, CHANNEL_CELL_BITS, REPLY_CELL_BITS};
 
@@ -98,13 +98,7 @@ pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Er
 }
 
 fn kernel(e: Error) -> Errno {
-    match e {
-        Error::NotEnoughMemory { .. } => ENOMEM,
-        other => {
-            println!("taskman: ipc: kernel refused: {other:?}");
-            ENOMEM
-        }
-    }
+    process::refused("ipc", e)
 }
 
 fn channel_create(tm: &mut Taskman, pid: Pid, flags: u32) -> Result<(i32, usize), Errno> {
@@ -134,7 +128,7 @@ fn channel_create(tm: &mut Taskman, pid: Pid, flags: u32) -> Result<(i32, usize)
     let base = obj::channel(cell as u64);
     let made = fill_cell(tm, p, base);
     if let Err(e) = made {
-        empty_cell(tm, p, base);
+        empty_cell(tm, p.object(base + obj::CELL));
         return Err(e);
     }
     // One notification per thread can be bound: the first channel gets it.
@@ -150,7 +144,7 @@ fn channel_create(tm: &mut Taskman, pid: Pid, flags: u32) -> Result<(i32, usize)
         pulses: PulseQueue::default(),
     };
     let Some(chid) = tm.channels.insert(channel) else {
-        empty_cell(tm, p, base);
+        empty_cell(tm, p.object(base + obj::CELL));
         return Err(EAGAIN);
     };
     let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
@@ -193,8 +187,8 @@ fn fill_cell(tm: &Taskman, p: &Process, base: u64) -> Result<(), Errno> {
 }
 
 /// Deletes every object in a cell; the cell untyped stays for reuse.
-fn empty_cell(tm: &Taskman, p: &Process, base: u64) {
-    if let Err(e) = tm.objects.slot(p.object(base + obj::CELL)).revoke() {
+fn empty_cell(tm: &Taskman, cell: CPtr) {
+    if let Err(e) = tm.objects.slot(cell).revoke() {
         println!("taskman: cannot empty a channel cell: {e:?}");
     }
 }
@@ -234,6 +228,7 @@ pub fn destroy_channel(tm: &mut Taskman, chid: i32, senders_get: Errno) {
     };
     let base = obj::channel(channel.cell as u64);
     let master = p.object(base + obj::ENDPOINT);
+    let cell = p.object(base + obj::CELL);
     // Every Send cap and the owner's Receive cap go; senders already
     // queued stay queued on the endpoint...
     if let Err(e) = tm.objects.slot(master).revoke() {
@@ -254,13 +249,8 @@ pub fn destroy_channel(tm: &mut Taskman, chid: i32, senders_get: Errno) {
         }
         tm.replies.push(reply);
     }
-    let p = tm
-        .processes
-        .get(channel.owner)
-        .expect("owner looked up above");
-    empty_cell(tm, p, base);
-    let owner = channel.owner;
-    if let Some(p) = tm.processes.get_mut(owner) {
+    empty_cell(tm, cell);
+    if let Some(p) = tm.processes.get_mut(channel.owner) {
         p.ipc.cells[channel.cell as usize] = None;
         if channel.pulses_bound {
             p.ipc.pulses_bound = false;
@@ -407,8 +397,7 @@ pub fn process_ending(tm: &mut Taskman, pid: Pid) {
 
 /// A message on a console connection: fds 1 and 2 write, line by line;
 /// fd 0 reads end of file. Answers the reply label.
-pub fn console(tm: &mut Taskman, badge: Word, msg: &Received, words: &[Word]) -> Word {
-    let pid = (badge & taskman_badge::PID_MASK) as u32 as Pid;
+pub fn console(tm: &mut Taskman, pid: Pid, badge: Word, msg: &Received, words: &[Word]) -> Word {
     let fd = (badge >> taskman_badge::CONSOLE_FD_SHIFT) & 3;
     let Some(p) = tm.processes.get_mut(pid) else {
         return error_label(ESRCH);

@@ -147,13 +147,16 @@ struct Partial {
 }
 
 fn kernel(e: Error) -> Errno {
-    match e {
-        Error::NotEnoughMemory { .. } => ENOMEM,
-        other => {
-            println!("taskman: spawn: kernel refused: {other:?}");
-            ENOMEM
-        }
+    refused("spawn", e)
+}
+
+/// The errno for a kernel refusal while taskman works for a process: out
+/// of memory is expected; anything else is logged, as it means a bug.
+pub fn refused(context: &str, e: Error) -> Errno {
+    if !matches!(e, Error::NotEnoughMemory { .. }) {
+        println!("taskman: {context}: kernel refused: {e:?}");
     }
+    ENOMEM
 }
 
 /// Starts a program from the boot archive as a child of `parent`.
@@ -488,12 +491,7 @@ fn start(
     let at = |i: u64| cspace::cptr(leaf, i);
     let tcb = Tcb(at(obj::TCB));
     let sc = SchedContext(at(obj::SCHED_CONTEXT));
-    let ipc_index = plan
-        .page_vaddrs
-        .iter()
-        .position(|&v| v == layout::IPC_BUFFER)
-        .unwrap_or_default() as u64;
-    let ipc_frame = Frame(at(partial.frames_base + ipc_index));
+    let ipc_frame = Frame(at(partial.frames_base + plan.ipc_buffer_page() as u64));
     tcb.configure(
         CNode(at(obj::CNODE)),
         root_guard(CNODE_BITS),

@@ -52,7 +52,7 @@ fn handle(tm: &mut Taskman, msg: Received) {
     }
     let words = message_words(&msg);
     if msg.badge & taskman_badge::CONSOLE != 0 {
-        let label = ipc::console(tm, msg.badge, &msg, &words);
+        let label = ipc::console(tm, pid, msg.badge, &msg, &words);
         sel4_sys::send(tm.reply, MessageInfo::new(label, 0, 0, 0), [0; 4]);
         return;
     }

@@ -54,3 +54,12 @@ mod tests {
         assert_eq!(fnv1a(a), fnv1a(a));
     }
 }
+
+/// The cycle counter, readable from user mode.
+#[cfg(target_arch = "riscv64")]
+pub fn cycles() -> u64 {
+    let c: u64;
+    // SAFETY: reading the cycle counter has no side effects.
+    unsafe { core::arch::asm!("rdcycle {}", out(reg) c, options(nomem, nostack)) };
+    c
+}

@@ -98,6 +98,14 @@ pub struct SpawnPlan {
     pub page_vaddrs: Vec<u64>,
 }
 
+impl SpawnPlan {
+    /// The IPC buffer's position in `page_vaddrs` (and among the frames):
+    /// the last page but the thread block.
+    pub fn ipc_buffer_page(&self) -> usize {
+        self.page_vaddrs.len() - 2
+    }
+}
+
 /// The initial stack's pages, top page last.
 pub fn stack_pages() -> impl Iterator<Item = u64> {
     (1..=STACK_PAGES)
@@ -264,6 +272,7 @@ mod tests {
         // thread block: one more of each.
         assert_eq!(tables.count, 4);
         assert_eq!(p.page_vaddrs.len() as u64, frames.count);
+        assert_eq!(p.page_vaddrs[p.ipc_buffer_page()], layout::IPC_BUFFER);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use libqsoe::neutrino::{
     ChannelCreate, ConnectAttach, MsgReceive, MsgReply, MsgSend, MsgSendPulse,
 };
 use libqsoe::Pid;
-use qsoe_userland::parse_int;
+use qsoe_userland::{cycles, parse_int};
 
 libqsoe::main!(main);
 
@@ -77,13 +77,6 @@ fn main() -> i32 {
         b"bench-client" => bench(coid, parse_int(arg).unwrap_or(1), args.get(5)),
         _ => 2,
     }
-}
-
-fn cycles() -> u64 {
-    let c: u64;
-    // SAFETY: reading the cycle counter has no side effects.
-    unsafe { core::arch::asm!("rdcycle {}", out(reg) c, options(nomem, nostack)) };
-    c
 }
 
 fn bench(coid: i32, rounds: i64, raw: Option<&[u8]>) -> i32 {

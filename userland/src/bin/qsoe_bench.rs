@@ -9,17 +9,11 @@ use libqsoe::fmt::FmtBuf;
 use libqsoe::neutrino::{ChannelCreate, ChannelDestroy, MsgReceive, MsgReply};
 use libqsoe::println;
 use libqsoe::taskman::{self, SpawnOptions};
+use qsoe_userland::cycles;
 
 libqsoe::main!(main);
 
 const ROUNDS: u64 = 200;
-
-fn cycles() -> u64 {
-    let c: u64;
-    // SAFETY: reading the cycle counter has no side effects.
-    unsafe { core::arch::asm!("rdcycle {}", out(reg) c, options(nomem, nostack)) };
-    c
-}
 
 fn main() -> i32 {
     let args = libqsoe::args();

@@ -11,14 +11,6 @@ use libqsoe::taskman::{self, SpawnOptions};
 use libqsoe::Pid;
 use qsoe_abi::ipc::{Pulse, PULSE_BYTES};
 
-macro_rules! fail {
-    ($($arg:tt)*) => {{
-        let mut why = Why::new();
-        let _ = write!(why, $($arg)*);
-        return Err(why);
-    }};
-}
-
 /// Unwraps an IPC call's result or fails the test naming the call.
 macro_rules! ok {
     ($call:expr) => {
@@ -44,10 +36,8 @@ fn peer(role: &str, chid: i32, arg: &str, core: Option<u64>) -> Result<Pid, Why>
 
 /// Starts `ipc-peer ROLE` connected to channel `chid` of process `pid`.
 fn peer_to(role: &str, pid: Pid, chid: i32, arg: &str, core: Option<u64>) -> Result<Pid, Why> {
-    let mut pid_s = FmtBuf::<16>::new();
-    let _ = write!(pid_s, "{pid}");
-    let mut chid_s = FmtBuf::<16>::new();
-    let _ = write!(chid_s, "{chid}");
+    let pid_s = FmtBuf::<16>::from_display(pid);
+    let chid_s = FmtBuf::<16>::from_display(chid);
     let argv = [
         b"ipc-peer".as_slice(),
         role.as_bytes(),
