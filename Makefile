@@ -18,7 +18,9 @@ ARCHIVE      := $(BUILD)/archive.cpio
 export QSOE_KERNEL_BUILD := $(KERNEL_BUILD)
 export QSOE_ARCHIVE := $(ARCHIVE)
 
-.PHONY: run test bench image kernel archive userland setup setup-kernel host-test cross-build lint qemu-test need-sel4 clean
+FUZZ_SECONDS ?= 60
+
+.PHONY: fuzz run test bench image kernel archive userland setup setup-kernel host-test cross-build lint qemu-test need-sel4 clean
 
 run: need-sel4 image
 	$(HARNESS) run $(IMAGE)
@@ -27,6 +29,12 @@ test: setup lint host-test cross-build qemu-test
 
 bench: need-sel4 image
 	$(HARNESS) bench $(IMAGE)
+
+# libFuzzer on taskman's request decoder; needs a nightly toolchain.
+fuzz:
+	rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+	cd fuzz && cargo +nightly fuzz run wire_decode -- -max_total_time=$(FUZZ_SECONDS)
 
 setup:
 	@sel4-build/setup.sh rust
@@ -61,7 +69,9 @@ image: kernel archive
 
 lint: archive
 	cargo fmt --all --check
+	cargo fmt --manifest-path fuzz/Cargo.toml --check
 	cargo clippy --workspace --lib --tests -- -D warnings
+	cargo clippy --manifest-path fuzz/Cargo.toml -- -D warnings
 	cargo clippy --release --target $(TARGET) -p taskman -p qsoe-loader -p libqsoe -- -D warnings
 	cargo clippy --profile userland --target $(TARGET) -p qsoe-userland -- -D warnings
 

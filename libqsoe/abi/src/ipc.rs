@@ -144,7 +144,8 @@ impl Rcvid {
         }
         let v = rcvid as u32;
         let low = v & ((1 << RCVID_INDEX_BITS) - 1);
-        (low >= 1 && low as usize <= REPLY_OBJECTS).then_some(Rcvid {
+        // `then`, not `then_some`: the index is only computed for low >= 1.
+        (low >= 1 && low as usize <= REPLY_OBJECTS).then(|| Rcvid {
             reply: (low - 1) as u8,
             generation: v >> RCVID_INDEX_BITS,
         })
@@ -378,6 +379,8 @@ mod tests {
         assert_eq!(Rcvid::decode(0), None);
         assert_eq!(Rcvid::decode(-5), None);
         assert_eq!(Rcvid::decode(0x10 | 9), None);
+        // Index bits 0 with a generation: found by the fuzz target.
+        assert_eq!(Rcvid::decode(0x10), None);
     }
 
     #[test]
