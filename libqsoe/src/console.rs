@@ -2,7 +2,7 @@
 //! console server every process is born with. If fd 1 is gone, the line
 //! goes to the kernel's debug console instead, so a panic is never silent.
 
-use core::cell::UnsafeCell;
+use crate::thread::SpinLock;
 
 const LINE: usize = 256;
 
@@ -11,14 +11,12 @@ struct LineBuffer {
     len: usize,
 }
 
-struct Shared(UnsafeCell<LineBuffer>);
-// SAFETY: a process has one thread; nothing runs concurrently with it.
-unsafe impl Sync for Shared {}
-
-static BUFFER: Shared = Shared(UnsafeCell::new(LineBuffer {
+/// One line for the whole process: its threads' output interleaves by
+/// line, never within one.
+static BUFFER: SpinLock<LineBuffer> = SpinLock::new(LineBuffer {
     bytes: [0; LINE],
     len: 0,
-}));
+});
 
 fn flush(b: &mut LineBuffer) {
     let line = &b.bytes[..b.len];
@@ -34,8 +32,8 @@ const STDOUT: i32 = 1;
 
 /// Writes `s`, emitting each line when it is complete (or the buffer full).
 pub fn write_str(s: &str) {
-    // SAFETY: single-threaded, and no reference escapes this function.
-    let b = unsafe { &mut *BUFFER.0.get() };
+    let mut guard = BUFFER.lock();
+    let b = &mut *guard;
     for &c in s.as_bytes() {
         b.bytes[b.len] = c;
         b.len += 1;

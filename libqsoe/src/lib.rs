@@ -12,6 +12,8 @@ pub mod neutrino;
 mod rt;
 #[cfg(target_arch = "riscv64")]
 pub mod taskman;
+#[cfg(target_arch = "riscv64")]
+pub mod thread;
 
 pub mod args;
 pub mod fmt;

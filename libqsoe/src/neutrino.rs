@@ -12,8 +12,8 @@
 
 use crate::errno::{Errno, E2BIG, EBADF, EBUSY, EINVAL, ESRCH, ESRVRFAULT};
 use crate::taskman;
+use crate::thread::{self, DeferredReply, SpinLock};
 use crate::Pid;
-use core::cell::UnsafeCell;
 use qsoe_abi::ipc::ConnectionBadge;
 use qsoe_abi::ipc::{
     decode_answer, error_label, message_bytes, message_label, reply_label, Answer, Coid, Pulse,
@@ -47,9 +47,21 @@ pub struct ServerInfo {
     pub coid: i32,
 }
 
+/// Where a reply object stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReplyState {
+    Free,
+    /// A thread is receiving with it.
+    Receiving,
+    /// It holds a client that has not been answered.
+    Held,
+    /// Its answer waits in a thread's IPC buffer (`DeferredReply`).
+    Answering,
+}
+
 struct ReplySlot {
     generation: u32,
-    busy: bool,
+    state: ReplyState,
     /// The message as received, for `MsgRead`.
     received: [u8; MAX_MSG_BYTES],
     received_len: usize,
@@ -68,13 +80,9 @@ struct Tables {
     replies: [ReplySlot; REPLY_OBJECTS],
 }
 
-struct Shared(UnsafeCell<Tables>);
-// SAFETY: a process has one thread; nothing runs concurrently with it.
-unsafe impl Sync for Shared {}
-
 const EMPTY_REPLY: ReplySlot = ReplySlot {
     generation: 0,
-    busy: false,
+    state: ReplyState::Free,
     received: [0; MAX_MSG_BYTES],
     received_len: 0,
     reply: [0; MAX_MSG_BYTES],
@@ -83,7 +91,7 @@ const EMPTY_REPLY: ReplySlot = ReplySlot {
 
 /// Every process is born with fds 0, 1, 2 and the side channel to
 /// taskman, all in generation 0.
-static TABLES: Shared = Shared(UnsafeCell::new(Tables {
+static TABLES: SpinLock<Tables> = SpinLock::new(Tables {
     regular: {
         let mut r = [None; MAX_REGULAR];
         r[0] = Some(0);
@@ -98,33 +106,60 @@ static TABLES: Shared = Shared(UnsafeCell::new(Tables {
     },
     channels: [None; MAX_CHANNELS],
     replies: [EMPTY_REPLY; REPLY_OBJECTS],
-}));
+});
 
-fn tables() -> &'static mut Tables {
-    // SAFETY: single-threaded, and callers never hold two references.
-    unsafe { &mut *TABLES.0.get() }
+impl Tables {
+    /// The connection `coid` names, if it is live in this process.
+    fn connection(&self, coid: i32) -> Result<Coid, Errno> {
+        let c = Coid::decode(coid).ok_or(EBADF)?;
+        let live = if c.side {
+            self.side[c.index as usize]
+        } else {
+            self.regular[c.index as usize]
+        };
+        (live == Some(c.generation)).then_some(c).ok_or(EBADF)
+    }
+
+    fn set_connection(&mut self, c: Coid, live: bool) {
+        let entry = if c.side {
+            &mut self.side[c.index as usize]
+        } else {
+            &mut self.regular[c.index as usize]
+        };
+        *entry = live.then_some(c.generation);
+    }
+
+    fn channel_cell(&self, chid: i32) -> Result<usize, Errno> {
+        self.channels
+            .iter()
+            .position(|&c| c == Some(chid))
+            .ok_or(EBADF)
+    }
+
+    /// The reply slot a live rcvid names.
+    fn held(&mut self, rcvid: i32) -> Result<(usize, &mut ReplySlot), Errno> {
+        let r = Rcvid::decode(rcvid).ok_or(ESRCH)?;
+        let k = r.reply as usize;
+        let slot = &mut self.replies[k];
+        let mask = (1 << 27) - 1;
+        if slot.state != ReplyState::Held || slot.generation & mask != r.generation & mask {
+            return Err(ESRCH);
+        }
+        Ok((k, slot))
+    }
 }
 
-/// The connection `coid` names, if it is live in this process.
 fn connection(coid: i32) -> Result<Coid, Errno> {
-    let c = Coid::decode(coid).ok_or(EBADF)?;
-    let t = tables();
-    let live = if c.side {
-        t.side[c.index as usize]
-    } else {
-        t.regular[c.index as usize]
-    };
-    (live == Some(c.generation)).then_some(c).ok_or(EBADF)
+    TABLES.lock().connection(coid)
 }
 
-fn set_connection(c: Coid, live: bool) {
-    let t = tables();
-    let entry = if c.side {
-        &mut t.side[c.index as usize]
-    } else {
-        &mut t.regular[c.index as usize]
-    };
-    *entry = live.then_some(c.generation);
+/// Sends this thread's deferred reply, if it has one. Every call that
+/// enters the kernel does this first (`MsgReceive` fuses it instead).
+pub(crate) fn flush_reply() {
+    if let Some(d) = thread::current().deferred.take() {
+        sel4_sys::send(slot::REPLY_BASE + d.reply as u64, d.info, d.mrs);
+        TABLES.lock().replies[d.reply].state = ReplyState::Free;
+    }
 }
 
 /// Puts `parts` into the message registers; answers the byte count.
@@ -182,7 +217,7 @@ fn as_bytes_mut(words: &mut [Word]) -> &mut [u8] {
 pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
     let r = taskman::request(op::CHANNEL_CREATE, &[flags as Word])?;
     let (chid, cell) = (r[0] as i32, r[1] as usize);
-    tables().channels[cell] = Some(chid);
+    TABLES.lock().channels[cell] = Some(chid);
     Ok(chid)
 }
 
@@ -190,7 +225,7 @@ pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
 /// sending to it get `EBADF`.
 pub fn ChannelDestroy(chid: i32) -> Result<(), Errno> {
     taskman::request(op::CHANNEL_DESTROY, &[chid as Word])?;
-    for c in tables().channels.iter_mut() {
+    for c in TABLES.lock().channels.iter_mut() {
         if *c == Some(chid) {
             *c = None;
         }
@@ -208,7 +243,7 @@ pub fn ConnectAttach(nd: u32, pid: Pid, chid: i32, index: i32, flags: u32) -> Re
     let args = [pid as Word, chid as Word, index as Word, flags as Word];
     let coid = taskman::request(op::CONNECT_ATTACH, &args)?[0] as i32;
     if let Some(c) = Coid::decode(coid) {
-        set_connection(c, true);
+        TABLES.lock().set_connection(c, true);
     }
     Ok(coid)
 }
@@ -217,7 +252,7 @@ pub fn ConnectAttach(nd: u32, pid: Pid, chid: i32, index: i32, flags: u32) -> Re
 pub fn ConnectDetach(coid: i32) -> Result<(), Errno> {
     let c = connection(coid)?;
     taskman::request(op::CONNECT_DETACH, &[coid as Word])?;
-    set_connection(c, false);
+    TABLES.lock().set_connection(c, false);
     Ok(())
 }
 
@@ -244,6 +279,7 @@ pub fn MsgSend(coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> Result<i32, Errno> {
 /// `MsgSendv`: `MsgSend` gathering from and scattering to several parts.
 pub fn MsgSendv(coid: i32, siov: &[&[u8]], riov: &mut [&mut [u8]]) -> Result<i32, Errno> {
     let c = connection(coid)?;
+    flush_reply();
     let (bytes, mrs) = load(siov)?;
     let info = MessageInfo::new(message_label(bytes), 0, 0, bytes.div_ceil(8) as Word);
     let answer = sel4_sys::call(c.slot(), info, mrs);
@@ -278,79 +314,103 @@ pub fn MsgReceive(chid: i32, msg: &mut [u8], info: Option<&mut MsgInfo>) -> Resu
     MsgReceivev(chid, &mut [msg], info)
 }
 
+/// The slot of this process's Receive cap for channel `chid`, for code
+/// that speaks raw seL4 IPC on the channel (the benchmark's baseline).
+/// Its reply objects are at `slot::REPLY_BASE`.
+pub fn channel_endpoint(chid: i32) -> Result<Word, Errno> {
+    TABLES
+        .lock()
+        .channel_cell(chid)
+        .map(|cell| slot::CHANNEL_BASE + cell as u64)
+}
+
 /// `MsgReceivev`: `MsgReceive` scattering into several parts.
+///
+/// A reply this thread deferred goes out in the same kernel entry
+/// (`ReplyRecv`), with the reply object it used receiving the next message.
 pub fn MsgReceivev(
     chid: i32,
     iov: &mut [&mut [u8]],
     info: Option<&mut MsgInfo>,
 ) -> Result<i32, Errno> {
-    let t = tables();
-    let cell = t
-        .channels
-        .iter()
-        .position(|&c| c == Some(chid))
-        .ok_or(EBADF)?;
-    let k = t.replies.iter().position(|r| !r.busy).ok_or(EBUSY)?;
     loop {
-        let msg = sel4_sys::recv(
-            slot::CHANNEL_BASE + cell as u64,
-            slot::REPLY_BASE + k as u64,
-        );
-        if msg.badge & PULSE_BADGE != 0 {
-            let Ok(words) = taskman::request(op::PULSE_TAKE, &[chid as Word]) else {
-                continue;
+        let (endpoint, k) = {
+            let mut t = TABLES.lock();
+            let endpoint = slot::CHANNEL_BASE + t.channel_cell(chid)? as u64;
+            let k = match thread::current().deferred {
+                Some(d) => d.reply,
+                None => t
+                    .replies
+                    .iter()
+                    .position(|r| r.state == ReplyState::Free)
+                    .ok_or(EBUSY)?,
             };
-            let pulse = Pulse::from_words([words[0], words[1], words[2]]);
-            scatter(&pulse.to_bytes(), iov);
-            if let Some(i) = info {
-                *i = MsgInfo {
-                    pid: 0,
-                    chid,
-                    scoid: pulse.scoid,
-                    msglen: PULSE_BYTES,
-                };
-            }
-            return Ok(0);
+            t.replies[k].state = ReplyState::Receiving;
+            (endpoint, k)
+        };
+        let reply = slot::REPLY_BASE + k as u64;
+        let msg = match thread::current().deferred.take() {
+            Some(d) => sel4_sys::reply_recv(endpoint, d.info, d.mrs, reply),
+            None => sel4_sys::recv(endpoint, reply),
+        };
+        if msg.badge & PULSE_BADGE == 0 {
+            return Ok(received(chid, k, msg, iov, info));
         }
-        let who = ConnectionBadge::decode(msg.badge);
-        let bytes = message_bytes(msg.info.label()).min(msg.info.length() as usize * 8);
-        let r = &mut tables().replies[k];
-        r.received_len = unload(msg.mrs, bytes, &mut [&mut r.received[..]]);
-        scatter(&r.received[..r.received_len], iov);
-        r.busy = true;
-        r.reply_len = 0;
-        r.generation = r.generation.wrapping_add(1);
+        TABLES.lock().replies[k].state = ReplyState::Free;
+        // Another thread may have taken the pulse that rang: wait again.
+        let Ok(words) = taskman::request(op::PULSE_TAKE, &[chid as Word]) else {
+            continue;
+        };
+        let pulse = Pulse::from_words([words[0], words[1], words[2]]);
+        scatter(&pulse.to_bytes(), iov);
         if let Some(i) = info {
             *i = MsgInfo {
-                pid: who.pid,
+                pid: 0,
                 chid,
-                scoid: who.scoid,
-                msglen: bytes,
+                scoid: pulse.scoid,
+                msglen: PULSE_BYTES,
             };
         }
-        return Ok(Rcvid {
-            reply: k as u8,
-            generation: r.generation,
-        }
-        .encode());
+        return Ok(0);
     }
 }
 
-/// The reply slot a live rcvid names.
-fn held(rcvid: i32) -> Result<(usize, &'static mut ReplySlot), Errno> {
-    let r = Rcvid::decode(rcvid).ok_or(ESRCH)?;
-    let k = r.reply as usize;
-    let slot = &mut tables().replies[k];
-    let mask = (1 << 27) - 1;
-    if !slot.busy || slot.generation & mask != r.generation & mask {
-        return Err(ESRCH);
+/// Records a message received with reply object `k`; answers its rcvid.
+fn received(
+    chid: i32,
+    k: usize,
+    msg: sel4_sys::Received,
+    iov: &mut [&mut [u8]],
+    info: Option<&mut MsgInfo>,
+) -> i32 {
+    let who = ConnectionBadge::decode(msg.badge);
+    let bytes = message_bytes(msg.info.label()).min(msg.info.length() as usize * 8);
+    let mut t = TABLES.lock();
+    let r = &mut t.replies[k];
+    r.received_len = unload(msg.mrs, bytes, &mut [&mut r.received[..]]);
+    scatter(&r.received[..r.received_len], iov);
+    r.state = ReplyState::Held;
+    r.reply_len = 0;
+    r.generation = r.generation.wrapping_add(1);
+    if let Some(i) = info {
+        *i = MsgInfo {
+            pid: who.pid,
+            chid,
+            scoid: who.scoid,
+            msglen: bytes,
+        };
     }
-    Ok((k, slot))
+    Rcvid {
+        reply: k as u8,
+        generation: r.generation,
+    }
+    .encode()
 }
 
 /// `MsgRead`: bytes of the received message from `offset`.
 pub fn MsgRead(rcvid: i32, msg: &mut [u8], offset: usize) -> Result<usize, Errno> {
-    let (_, r) = held(rcvid)?;
+    let mut t = TABLES.lock();
+    let (_, r) = t.held(rcvid)?;
     let from = r.received.get(offset..r.received_len).unwrap_or(&[]);
     let n = from.len().min(msg.len());
     msg[..n].copy_from_slice(&from[..n]);
@@ -359,7 +419,8 @@ pub fn MsgRead(rcvid: i32, msg: &mut [u8], offset: usize) -> Result<usize, Errno
 
 /// `MsgWrite`: puts bytes into the reply at `offset`, sent by `MsgReply`.
 pub fn MsgWrite(rcvid: i32, msg: &[u8], offset: usize) -> Result<usize, Errno> {
-    let (_, r) = held(rcvid)?;
+    let mut t = TABLES.lock();
+    let (_, r) = t.held(rcvid)?;
     let end = offset.checked_add(msg.len()).ok_or(E2BIG)?;
     if end > MAX_MSG_BYTES {
         return Err(E2BIG);
@@ -376,30 +437,42 @@ pub fn MsgReply(rcvid: i32, status: i32, msg: &[u8]) -> Result<(), Errno> {
 
 /// `MsgReplyv`: `MsgReply` gathering from several parts (after what
 /// `MsgWrite` put in the reply).
+///
+/// The reply is loaded now and sent with this thread's next kernel entry:
+/// fused with `MsgReceive` as one `ReplyRecv`, the way seL4 servers
+/// answer, or before any other call. A thread that replies and then
+/// computes without calling the system holds its client until it does.
 pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
-    let (k, r) = held(rcvid)?;
+    let total: usize = iov.iter().map(|p| p.len()).sum();
+    if total > MAX_MSG_BYTES {
+        return Err(E2BIG);
+    }
+    flush_reply();
+    let mut t = TABLES.lock();
+    let (k, r) = t.held(rcvid)?;
     let mut at = 0;
     for p in iov {
-        let end = at + p.len();
-        if end > MAX_MSG_BYTES {
-            return Err(E2BIG);
-        }
-        r.reply[at..end].copy_from_slice(p);
-        at = end;
+        r.reply[at..at + p.len()].copy_from_slice(p);
+        at += p.len();
     }
     let len = r.reply_len.max(at);
     let (bytes, mrs) = load(&[&r.reply[..len]])?;
     let info = MessageInfo::new(reply_label(status, bytes), 0, 0, bytes.div_ceil(8) as Word);
-    r.busy = false;
-    sel4_sys::send(slot::REPLY_BASE + k as u64, info, mrs);
+    defer(r, k, info, mrs);
     Ok(())
 }
 
-/// `MsgError`: answers the client's `MsgSend` with `error`.
+/// `MsgError`: answers the client's `MsgSend` with `error` (sent as
+/// `MsgReply` sends).
 pub fn MsgError(rcvid: i32, error: Errno) -> Result<(), Errno> {
-    let (k, r) = held(rcvid)?;
-    r.busy = false;
-    let info = MessageInfo::new(error_label(error), 0, 0, 0);
-    sel4_sys::send(slot::REPLY_BASE + k as u64, info, [0; 4]);
+    flush_reply();
+    let mut t = TABLES.lock();
+    let (k, r) = t.held(rcvid)?;
+    defer(r, k, MessageInfo::new(error_label(error), 0, 0, 0), [0; 4]);
     Ok(())
+}
+
+fn defer(r: &mut ReplySlot, reply: usize, info: MessageInfo, mrs: [Word; 4]) {
+    r.state = ReplyState::Answering;
+    thread::current().deferred = Some(DeferredReply { reply, info, mrs });
 }

@@ -20,7 +20,7 @@ use qsoe_abi::ipc::{
 use qsoe_abi::layout::slot;
 use qsoe_abi::wire::Request;
 use qsoe_abi::Pid;
-use sel4::{Error, Notification, Tcb};
+use sel4::{Error, Notification};
 use sel4_root_task::println;
 use sel4_sys::{fault, object, CPtr, CapRights, MessageInfo, Received, Word};
 use taskman_core::channels::{Channel, PulseQueue, Target};
@@ -86,7 +86,12 @@ pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Er
                 return Err(EPERM);
             }
             let (owner, cell) = (c.owner, c.cell);
-            let p = c.pulses.pop().ok_or(EAGAIN)?;
+            let Some(p) = c.pulses.pop() else {
+                // The wake-up was for the owner's pulse channel, taken on
+                // another channel's MsgReceive: ring that one again.
+                ring_pending(tm, owner);
+                return Err(EAGAIN);
+            };
             if !c.pulses.is_empty() {
                 // One pulse per wake-up: ring again for the rest.
                 signal_cell(tm, owner, cell);
@@ -256,6 +261,38 @@ pub fn destroy_channel(tm: &mut Taskman, chid: i32, senders_get: Errno) {
             p.ipc.pulses_bound = false;
         }
     }
+    coid_death(tm, chid);
+}
+
+/// Tells every process connected to the ended channel `chid`, if it has a
+/// channel that asked (`_NTO_CHF_COID_DISCONNECT`): a `_PULSE_CODE_COIDDEATH`
+/// pulse per connection, its value the coid.
+fn coid_death(tm: &mut Taskman, chid: i32) {
+    let mut notices = Vec::new();
+    for (pid, p) in tm.processes.alive() {
+        let listener = p.ipc.cells.iter().flatten().copied().find(|&c| {
+            tm.channels
+                .get(c)
+                .is_some_and(|c| c.owner == pid && c.flags & ipc::chf::COID_DISCONNECT != 0)
+        });
+        let Some(listener) = listener else {
+            continue;
+        };
+        for (coid, target) in p.ipc.connections.iter() {
+            if target == Target::Channel(chid) {
+                notices.push((listener, coid.encode()));
+            }
+        }
+    }
+    for (listener, coid) in notices {
+        let pulse = Pulse {
+            code: pulse_code::COIDDEATH,
+            value: coid as u32,
+            scoid: 0,
+        };
+        // As for disconnect notices: a full queue loses this one.
+        let _ = send_pulse(tm, listener, pulse);
+    }
 }
 
 fn connect_attach(
@@ -346,6 +383,20 @@ fn send_pulse(tm: &mut Taskman, chid: i32, pulse: Pulse) -> Result<(), Errno> {
     Ok(())
 }
 
+/// Rings the channel of `owner` that receives pulses, if any are queued.
+fn ring_pending(tm: &Taskman, owner: Pid) {
+    let Some(p) = tm.processes.get(owner) else {
+        return;
+    };
+    for &chid in p.ipc.cells.iter().flatten() {
+        if let Some(c) = tm.channels.get(chid) {
+            if c.pulses_bound && !c.pulses.is_empty() {
+                signal_cell(tm, owner, c.cell);
+            }
+        }
+    }
+}
+
 fn signal_cell(tm: &Taskman, owner: Pid, cell: u8) {
     if let Some(p) = tm.processes.get(owner) {
         Notification(p.object(obj::channel(cell as u64) + obj::PULSE_SIGNAL)).signal();
@@ -422,14 +473,17 @@ pub fn console(tm: &mut Taskman, pid: Pid, badge: Word, msg: &Received, words: &
 /// A cap fault is a system call on a slot that holds no usable cap (a
 /// connection whose channel is gone, or a made-up one). The call returns
 /// `EBADF` instead of the process dying: answers whether that worked.
-pub fn cap_fault(tm: &Taskman, pid: Pid, msg: &Received) -> bool {
+pub fn cap_fault(tm: &Taskman, pid: Pid, badge: Word, msg: &Received) -> bool {
     if msg.info.label() != fault::CAP_FAULT {
         return false;
     }
-    let Some(p) = tm.processes.get(pid) else {
+    let Some(tcb) = tm
+        .processes
+        .get(pid)
+        .and_then(|p| crate::process_threads::faulted(p, badge))
+    else {
         return false;
     };
-    let tcb: Tcb = p.tcb();
     let Ok(mut regs) = tcb.read_registers() else {
         return false;
     };

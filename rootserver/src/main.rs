@@ -18,6 +18,7 @@ mod ipc;
 mod objects;
 mod power;
 mod process;
+mod process_threads;
 mod selftest;
 mod server;
 mod threads;

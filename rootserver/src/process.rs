@@ -16,6 +16,7 @@
 //! the same way: one revoke of its block, then the block, its top-level
 //! entry and its ASID go back.
 
+use crate::process_threads::{self, ThreadObjects};
 use crate::{archive, Taskman};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -28,9 +29,10 @@ use sel4_root_task::println;
 use sel4_sys::{init_cap, vm_attributes, CPtr, CapRights, UserContext, Word};
 use taskman_core::channels::{ConnectionTable, Target};
 use taskman_core::cspace::{self, leaf_guard, root_guard, TOP_SLOT_DEPTH};
-use taskman_core::elf_plan::{self, LoadPlan, PagePlan, PAGE_SIZE};
+use taskman_core::elf_plan::{self, LoadPlan, PagePlan, TlsTemplate, PAGE_SIZE};
 use taskman_core::initial_stack::{self, StackImage};
 use taskman_core::spawn_plan::{self, object_slot as obj, Kind, SpawnPlan};
+use taskman_core::threads::ThreadTable;
 use taskman_core::untyped_pool::{NodeId, MIN_BITS};
 
 /// Pages a program may have; its object CNode must fit in one leaf.
@@ -55,6 +57,12 @@ pub struct Process {
     /// `waitpid` or `pause`.
     pub parked: Option<CPtr>,
     pub ipc: ProcessIpc,
+    /// Its threads after the first.
+    pub threads: ThreadTable<ThreadObjects, CPtr>,
+    /// Where `tp` points in a thread block, and the TLS image to copy
+    /// there, for each new thread.
+    pub tp_offset: u64,
+    pub tls: Option<TlsTemplate>,
 }
 
 /// A process's side of QNX IPC, as taskman keeps it.
@@ -229,6 +237,9 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
         asid_pool: partial.asid_pool.unwrap_or_default(),
         parked: None,
         ipc: ProcessIpc::at_birth(),
+        threads: ThreadTable::default(),
+        tp_offset,
+        tls: load.tls,
     };
     let inserted = tm.processes.insert(parent, process);
     debug_assert_eq!(inserted, Some(pid));
@@ -492,24 +503,16 @@ fn start(
     let tcb = Tcb(at(obj::TCB));
     let sc = SchedContext(at(obj::SCHED_CONTEXT));
     let ipc_frame = Frame(at(partial.frames_base + plan.ipc_buffer_page() as u64));
-    tcb.configure(
-        CNode(at(obj::CNODE)),
-        root_guard(CNODE_BITS),
-        VSpace(at(obj::VSPACE)),
-        layout::IPC_BUFFER,
-        ipc_frame,
-    )
-    .map_err(kernel)?;
-    SchedControl(tm.bootinfo.sched_control.start + core)
-        .configure(sc, BUDGET_US, BUDGET_US, 0)
-        .map_err(kernel)?;
-    tcb.set_sched_params(
-        Tcb(init_cap::TCB),
-        0,
-        PRIORITY,
+    ThreadSetup {
+        tcb,
         sc,
-        Endpoint(at(obj::FAULT_EP)),
-    )
+        cnode: CNode(at(obj::CNODE)),
+        vspace: VSpace(at(obj::VSPACE)),
+        ipc_buffer: (layout::IPC_BUFFER, ipc_frame),
+        fault_endpoint: Endpoint(at(obj::FAULT_EP)),
+        core,
+    }
+    .apply(tm)
     .map_err(kernel)?;
     tcb.set_name(path.rsplit('/').next().unwrap_or(path));
     let regs = UserContext {
@@ -519,6 +522,41 @@ fn start(
         ..Default::default()
     };
     tcb.write_registers(true, &regs).map_err(kernel)
+}
+
+/// What makes a TCB a thread of a process: its spaces, IPC buffer,
+/// time on its core, priority and fault endpoint.
+pub struct ThreadSetup {
+    pub tcb: Tcb,
+    pub sc: SchedContext,
+    pub cnode: CNode,
+    pub vspace: VSpace,
+    /// Its address in the process and its frame.
+    pub ipc_buffer: (Word, Frame),
+    pub fault_endpoint: Endpoint,
+    pub core: u64,
+}
+
+impl ThreadSetup {
+    pub fn apply(&self, tm: &Taskman) -> Result<(), Error> {
+        let (ipc_vaddr, ipc_frame) = self.ipc_buffer;
+        self.tcb.configure(
+            self.cnode,
+            root_guard(CNODE_BITS),
+            self.vspace,
+            ipc_vaddr,
+            ipc_frame,
+        )?;
+        SchedControl(tm.bootinfo.sched_control.start + self.core)
+            .configure(self.sc, BUDGET_US, BUDGET_US, 0)?;
+        self.tcb.set_sched_params(
+            Tcb(init_cap::TCB),
+            0,
+            PRIORITY,
+            self.sc,
+            self.fault_endpoint,
+        )
+    }
 }
 
 /// Gives back everything a failed spawn took.
@@ -550,9 +588,10 @@ fn release(tm: &mut Taskman, block: NodeId, leaf: Option<u64>, asid_pool: Option
     }
 }
 
-/// Stops a process's thread for good: it is retired (suspended, its TCB
-/// deleted) by the agent of its own core.
+/// Stops a process's threads for good: each is retired (suspended, its
+/// TCB deleted) by the agent of its own core.
 pub fn stop(tm: &Taskman, process: &Process) {
+    process_threads::stop_all(tm, process);
     // On its own core: see `core_agents` for the kernel race this avoids.
     if let Err(e) = tm
         .agents
@@ -568,13 +607,15 @@ pub fn stop(tm: &Taskman, process: &Process) {
 /// Destroys a stopped process that has ended (exit, fault or kill):
 /// nothing it had survives, and a reply object taskman held for it goes
 /// back.
-pub fn destroy(tm: &mut Taskman, process: Process) {
+pub fn destroy(tm: &mut Taskman, mut process: Process) {
     release(
         tm,
         process.block,
         Some(process.leaf),
         Some(process.asid_pool),
     );
+    // After the VSpace: the threads' pages need no unmapping then.
+    process_threads::destroy_all(tm, &mut process);
     if let Some(reply) = process.parked {
         tm.replies.push(reply);
     }

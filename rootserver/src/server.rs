@@ -4,9 +4,9 @@
 //! request that does not decode gets an error reply.
 
 use crate::process::{self, Process, SpawnRequest};
-use crate::{ipc, Taskman};
+use crate::{ipc, process_threads, Taskman};
 use alloc::vec::Vec;
-use qsoe_abi::errno::{Errno, EAGAIN, EINVAL, EPERM, ESRCH};
+use qsoe_abi::errno::{Errno, EAGAIN, EBUSY, EINVAL, EPERM, ESRCH};
 use qsoe_abi::ipc::{error_label, taskman_badge};
 use qsoe_abi::signal::{self, SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGSYS};
 use qsoe_abi::wait::{self, WNOHANG};
@@ -41,7 +41,7 @@ pub fn serve(tm: &mut Taskman) -> i32 {
 fn handle(tm: &mut Taskman, msg: Received) {
     let pid = (msg.badge & taskman_badge::PID_MASK) as u32 as Pid;
     if msg.badge & taskman_badge::FAULT != 0 {
-        if ipc::cap_fault(tm, pid, &msg) {
+        if ipc::cap_fault(tm, pid, msg.badge, &msg) {
             // The fault reply restarts the thread where its registers say.
             reply(tm.reply, 0, &[]);
             return;
@@ -81,7 +81,7 @@ fn message_words(msg: &Received) -> Vec<Word> {
 }
 
 /// Answers on a reply object: label 0 with `words`, or an error label.
-fn reply(reply: CPtr, label: Word, words: &[Word]) {
+pub fn reply(reply: CPtr, label: Word, words: &[Word]) {
     // SAFETY: as in `message_words`.
     let buffer = unsafe { &mut *ipc_buffer() };
     for (i, &w) in words.iter().enumerate().skip(4) {
@@ -167,6 +167,22 @@ fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Answer, Errno> {
             Answer::Parked
         }
         Request::Census => Answer::Reply(census(tm).to_words().to_vec()),
+        Request::ThreadCreate {
+            entry,
+            function,
+            argument,
+        } => {
+            let tid = process_threads::create(tm, pid, entry, function, argument)?;
+            Answer::Reply(alloc::vec![tid as Word])
+        }
+        Request::ThreadExit { tid, value } => {
+            process_threads::exit(tm, pid, tid, value)?;
+            Answer::Nobody
+        }
+        Request::ThreadJoin { tid } => match process_threads::join(tm, pid, tid)? {
+            Some(value) => Answer::Reply(alloc::vec![value]),
+            None => Answer::Parked,
+        },
         ipc_request @ (Request::ChannelCreate { .. }
         | Request::ChannelDestroy { .. }
         | Request::ConnectAttach { .. }
@@ -195,13 +211,23 @@ pub fn stock_replies(tm: &mut Taskman) {
     }
 }
 
+/// A reply object for the loop to go on with while the current one holds
+/// a blocked caller.
+pub fn spare_reply(tm: &mut Taskman) -> Result<CPtr, Errno> {
+    match tm.replies.pop() {
+        Some(r) => Ok(r),
+        None => tm.objects.create(object::REPLY, 0).map_err(|_| EAGAIN),
+    }
+}
+
 /// Sets the current reply object aside for `pid` and takes a fresh one
-/// for the loop.
+/// for the loop. One thread of a process can wait in `waitpid` or `pause`
+/// at a time; another gets `EBUSY`.
 fn park(tm: &mut Taskman, pid: Pid) -> Result<(), Errno> {
-    let fresh = match tm.replies.pop() {
-        Some(r) => r,
-        None => tm.objects.create(object::REPLY, 0).map_err(|_| EAGAIN)?,
-    };
+    if tm.processes.get(pid).is_none_or(|p| p.parked.is_some()) {
+        return Err(EBUSY);
+    }
+    let fresh = spare_reply(tm)?;
     let held = core::mem::replace(&mut tm.reply, fresh);
     if let Some(p) = tm.processes.get_mut(pid) {
         p.parked = Some(held);

@@ -17,6 +17,7 @@ pub const ENOMEM: Errno = Errno(12);
 pub const EFAULT: Errno = Errno(14);
 pub const EBUSY: Errno = Errno(16);
 pub const EINVAL: Errno = Errno(22);
+pub const EDEADLK: Errno = Errno(45);
 pub const ENOTSUP: Errno = Errno(48);
 pub const ENOSYS: Errno = Errno(89);
 /// The server died or faulted before it replied.
@@ -39,6 +40,7 @@ impl Errno {
             EFAULT => "EFAULT",
             EBUSY => "EBUSY",
             EINVAL => "EINVAL",
+            EDEADLK => "EDEADLK",
             ENOTSUP => "ENOTSUP",
             ENOSYS => "ENOSYS",
             ESRVRFAULT => "ESRVRFAULT",

@@ -41,8 +41,9 @@ pub mod chf {
     /// Send the owner a `_PULSE_CODE_DISCONNECT` pulse when a connection
     /// to the channel goes away.
     pub const DISCONNECT: u32 = 0x0008;
-    /// Send the owner a `_PULSE_CODE_COIDDEATH` pulse when the server of
-    /// one of its connections dies.
+    /// Send the owner a `_PULSE_CODE_COIDDEATH` pulse (value: the coid)
+    /// when the channel one of its connections leads to ends, by
+    /// `ChannelDestroy` or its server's death.
     pub const COID_DISCONNECT: u32 = 0x0040;
 }
 
@@ -180,8 +181,11 @@ pub const PULSE_BADGE: u64 = 1 << 63;
 
 /// Badges on taskman's own endpoint: the pid, plus what the cap is for.
 pub mod taskman_badge {
-    /// The process's fault endpoint.
+    /// The process's fault endpoint. Threads after the first carry their
+    /// index + 1 in bits 32..48.
     pub const FAULT: u64 = 1 << 62;
+    pub const THREAD_SHIFT: u32 = 32;
+    pub const THREAD_MASK: u64 = 0xffff << THREAD_SHIFT;
     /// A console connection (fds 0, 1, 2); the fd is in bits 32..34.
     pub const CONSOLE: u64 = 1 << 61;
     pub const CONSOLE_FD_SHIFT: u32 = 32;

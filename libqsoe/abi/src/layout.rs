@@ -10,6 +10,8 @@
 //! IPC_BUFFER                   the thread's IPC buffer
 //! THREAD_BLOCK                 ThreadControl, then the TLS block; tp points
 //!                              just past ThreadControl
+//! ThreadArea::of(i)            each further thread: guard, stack, IPC
+//!                              buffer, thread block
 //! ```
 //!
 //! CSpace: a CNode of `CNODE_BITS` radix whose guard makes 64-bit
@@ -35,6 +37,51 @@ pub const THREAD_BLOCK: u64 = IPC_BUFFER + 0x2000;
 /// buffer's address and one word for the runtime); `tp` points just past.
 pub const THREAD_CONTROL_BYTES: u64 = 16;
 
+/// Threads a process can have besides its first.
+pub const MAX_THREADS: usize = 16;
+/// Pages of stack of each thread after the first.
+pub const THREAD_STACK_PAGES: u64 = 4;
+/// Pages of address space each thread after the first has: a guard page,
+/// the stack, the IPC buffer, the thread block. They follow the first
+/// thread's pages in the same 2 MiB page table.
+const THREAD_PAGES: u64 = THREAD_STACK_PAGES + 3;
+const EXTRA_THREADS: u64 = THREAD_AREA + 32 * 0x1000;
+
+/// Where thread `index` (0 for the second thread of a process) lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadArea {
+    /// Its stack grows down from here.
+    pub stack_top: u64,
+    pub ipc_buffer: u64,
+    pub thread_block: u64,
+}
+
+impl ThreadArea {
+    pub const fn of(index: usize) -> Self {
+        let base = EXTRA_THREADS + index as u64 * THREAD_PAGES * 0x1000;
+        let stack_top = base + (1 + THREAD_STACK_PAGES) * 0x1000;
+        ThreadArea {
+            stack_top,
+            ipc_buffer: stack_top,
+            thread_block: stack_top + 0x1000,
+        }
+    }
+
+    /// Every page, stack first (lowest address first).
+    pub fn pages(&self) -> impl Iterator<Item = u64> {
+        let bottom = self.stack_top - THREAD_STACK_PAGES * 0x1000;
+        (0..THREAD_STACK_PAGES + 2).map(move |i| bottom + i * 0x1000)
+    }
+}
+
+// Every thread's pages share the first thread's 2 MiB page table, after
+// a guard page.
+const _: () = {
+    assert!(THREAD_AREA.is_multiple_of(0x20_0000));
+    assert!(EXTRA_THREADS >= THREAD_BLOCK + 0x2000);
+    assert!(ThreadArea::of(MAX_THREADS - 1).thread_block + 0x1000 <= THREAD_AREA + 0x20_0000);
+};
+
 /// Radix of a process's CSpace root CNode.
 pub const CNODE_BITS: u8 = 10;
 
@@ -53,4 +100,25 @@ pub mod slot {
     pub const REPLY_BASE: u64 = CHANNEL_BASE + crate::ipc::MAX_CHANNELS as u64;
     /// The first slot the process's own runtime may use.
     pub const FIRST_FREE: u64 = REPLY_BASE + crate::ipc::REPLY_OBJECTS as u64;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_areas_follow_the_first_thread_in_one_page_table() {
+        for i in 1..MAX_THREADS {
+            let (a, b) = (ThreadArea::of(i - 1), ThreadArea::of(i));
+            // A guard page below each stack, and no overlap.
+            assert!(b.stack_top - THREAD_STACK_PAGES * 0x1000 > a.thread_block + 0x1000);
+        }
+        let pages: std::vec::Vec<u64> = ThreadArea::of(0).pages().collect();
+        assert_eq!(pages.len() as u64, THREAD_STACK_PAGES + 2);
+        assert_eq!(
+            pages[THREAD_STACK_PAGES as usize],
+            ThreadArea::of(0).ipc_buffer
+        );
+        assert_eq!(*pages.last().unwrap(), ThreadArea::of(0).thread_block);
+    }
 }

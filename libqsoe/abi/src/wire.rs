@@ -38,6 +38,9 @@ pub mod op {
     pub const CONNECT_SERVER_INFO: u64 = TAG | 12;
     pub const PULSE_SEND: u64 = TAG | 13;
     pub const PULSE_TAKE: u64 = TAG | 14;
+    pub const THREAD_CREATE: u64 = TAG | 15;
+    pub const THREAD_EXIT: u64 = TAG | 16;
+    pub const THREAD_JOIN: u64 = TAG | 17;
 }
 
 /// Words before the strings of a spawn request: core, block size, argc,
@@ -96,6 +99,22 @@ pub enum Request<'a> {
     /// Answers one pulse queued on the caller's channel, as `Pulse` words.
     PulseTake {
         chid: i32,
+    },
+    /// Starts a thread of the caller at `entry` with `function` and
+    /// `argument` in a0 and a1 and its tid in a2; answers the tid.
+    ThreadCreate {
+        entry: u64,
+        function: u64,
+        argument: u64,
+    },
+    /// Thread `tid` of the caller ends with `value`; never answered.
+    ThreadExit {
+        tid: i32,
+        value: u64,
+    },
+    /// Answers the `value` thread `tid` ended with, once it has.
+    ThreadJoin {
+        tid: i32,
     },
 }
 
@@ -217,6 +236,18 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
         }),
         op::PULSE_TAKE => Ok(Request::PulseTake {
             chid: int(words, 0)?,
+        }),
+        op::THREAD_CREATE => Ok(Request::ThreadCreate {
+            entry: word(words, 0)?,
+            function: word(words, 1)?,
+            argument: word(words, 2)?,
+        }),
+        op::THREAD_EXIT => Ok(Request::ThreadExit {
+            tid: int(words, 0)?,
+            value: word(words, 1)?,
+        }),
+        op::THREAD_JOIN => Ok(Request::ThreadJoin {
+            tid: int(words, 0)?,
         }),
         op::SPAWN => decode_spawn(words).map(Request::Spawn),
         _ => Err(ENOSYS),
@@ -538,6 +569,24 @@ mod tests {
     }
 
     #[test]
+    fn thread_requests_decode_and_check_ranges() {
+        assert_eq!(
+            decode(op::THREAD_CREATE, &[0x1000, 0x2000, u64::MAX]),
+            Ok(Request::ThreadCreate {
+                entry: 0x1000,
+                function: 0x2000,
+                argument: u64::MAX
+            })
+        );
+        assert_eq!(decode(op::THREAD_CREATE, &[0x1000, 0x2000]), Err(EINVAL));
+        assert_eq!(
+            decode(op::THREAD_EXIT, &[2, 42]),
+            Ok(Request::ThreadExit { tid: 2, value: 42 })
+        );
+        assert_eq!(decode(op::THREAD_JOIN, &[1 << 40]), Err(EINVAL));
+    }
+
+    #[test]
     fn decoding_garbage_never_panics() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = || {
@@ -550,7 +599,7 @@ mod tests {
         for _ in 0..20_000 {
             let label = match next() % 3 {
                 0 => next(),
-                _ => op::TAG | (next() % 16),
+                _ => op::TAG | (next() % 20),
             };
             let len = (next() % (MAX_WORDS as u64 + 2)) as usize;
             let mut words: Vec<u64> = (0..len).map(|_| next()).collect();

@@ -19,4 +19,5 @@ pub mod initial_stack;
 pub mod processes;
 pub mod slots;
 pub mod spawn_plan;
+pub mod threads;
 pub mod untyped_pool;

@@ -11,23 +11,39 @@
 //!   its chid to the test; then receives once and exits without replying,
 //!   or echoes N messages (reversed, status = length) and exits.
 //! - `client-loop N`: PID/CHID is an echo server: N round trips.
-//! - `bench-client N RAW`: times N round trips of 8 bytes to the echo
-//!   server PID/CHID and prints them against RAW, the cycles of a raw seL4
-//!   Call/ReplyRecv round trip measured in the same boot.
+//! - `threads-then-exit` (no PID/CHID): starts threads that wait for
+//!   ever (in `MsgReceive`, in `ThreadJoin`, yielding) and exits 0.
+//! - `thread-fault` (no PID/CHID): one thread waits in `MsgReceive`,
+//!   another dereferences NULL while the first waits to join it.
+//! - `bench-serve N`: like `serve-echo N`, but first answers N + 1 raw
+//!   seL4 calls on the same channel with `seL4_ReplyRecv`.
+//! - `bench-client N RAW`: against a `bench-serve N` at PID/CHID, times N
+//!   raw seL4 `Call`s on the connection's cap, then N `MsgSend`s of 8
+//!   bytes, and prints both and their ratio; RAW is taskman's own raw
+//!   round trip (one address space) from the same boot, printed beside.
 #![no_std]
 #![no_main]
 
+use libqsoe::abi::ipc::Coid;
+use libqsoe::abi::layout::slot;
 use libqsoe::errno::Errno;
 use libqsoe::neutrino::{
-    ChannelCreate, ConnectAttach, MsgReceive, MsgReply, MsgSend, MsgSendPulse,
+    channel_endpoint, ChannelCreate, ConnectAttach, MsgReceive, MsgReply, MsgSend, MsgSendPulse,
 };
+use libqsoe::thread::{ThreadCreate, ThreadJoin};
 use libqsoe::Pid;
 use qsoe_userland::{cycles, parse_int};
+use sel4_sys::MessageInfo;
 
 libqsoe::main!(main);
 
 fn main() -> i32 {
     let args = libqsoe::args();
+    match args.get(1) {
+        Some(b"threads-then-exit") => return threads_then_exit(),
+        Some(b"thread-fault") => return thread_fault(),
+        _ => {}
+    }
     let (Some(role), Some(pid), Some(chid)) = (args.get(1), args.get(2), args.get(3)) else {
         return 2;
     };
@@ -64,6 +80,16 @@ fn main() -> i32 {
             }
         }
         b"serve-once" | b"serve-echo" => serve(coid, role == b"serve-once", parse_int(arg)),
+        b"bench-serve" => {
+            let rounds = parse_int(arg).unwrap_or(1);
+            match ChannelCreate(0) {
+                Ok(chid) if MsgSend(coid, &chid.to_le_bytes(), &mut []).is_ok() => {
+                    raw_echo(chid, rounds);
+                    serve_on(chid, false, rounds)
+                }
+                _ => 5,
+            }
+        }
         b"client-loop" => {
             let n = parse_int(arg).unwrap_or(1);
             for i in 0..n {
@@ -79,8 +105,33 @@ fn main() -> i32 {
     }
 }
 
-fn bench(coid: i32, rounds: i64, raw: Option<&[u8]>) -> i32 {
-    let raw = raw.and_then(parse_int).unwrap_or(0) as u64;
+/// Answers `rounds + 1` raw seL4 calls on `chid`'s endpoint, as a bare
+/// seL4 server would: one `Recv`, then `ReplyRecv` for each.
+fn raw_echo(chid: i32, rounds: i64) {
+    let Ok(endpoint) = channel_endpoint(chid) else {
+        return;
+    };
+    let reply = slot::REPLY_BASE;
+    let mut msg = sel4_sys::recv(endpoint, reply);
+    for _ in 0..rounds {
+        msg = sel4_sys::reply_recv(endpoint, MessageInfo::new(0, 0, 0, 1), msg.mrs, reply);
+    }
+    sel4_sys::send(reply, MessageInfo::new(0, 0, 0, 1), msg.mrs);
+}
+
+fn bench(coid: i32, rounds: i64, same_space: Option<&[u8]>) -> i32 {
+    let same_space = same_space.and_then(parse_int).unwrap_or(0) as u64;
+    let Some(c) = Coid::decode(coid) else {
+        return 1;
+    };
+    let rounds = rounds.max(1) as u64;
+    let one_word = MessageInfo::new(0, 0, 0, 1);
+    sel4_sys::call(c.slot(), one_word, [0; 4]);
+    let start = cycles();
+    for i in 0..rounds {
+        sel4_sys::call(c.slot(), one_word, [i, 0, 0, 0]);
+    }
+    let raw = (cycles() - start) / rounds;
     let mut back = [0u8; 8];
     let start = cycles();
     for _ in 0..rounds {
@@ -88,19 +139,28 @@ fn bench(coid: i32, rounds: i64, raw: Option<&[u8]>) -> i32 {
             return 1;
         }
     }
-    let per = (cycles() - start) / rounds.max(1) as u64;
+    let per = (cycles() - start) / rounds;
     libqsoe::println!("bench: msgsend_receive_reply_cycles {per}");
-    libqsoe::println!("bench: raw_call_replyrecv_cycles_same_boot {raw}");
-    if raw == 0 {
-        return 1;
-    }
-    let hundredths = per * 100 / raw;
+    libqsoe::println!("bench: raw_call_replyrecv_cycles_same_processes {raw}");
+    libqsoe::println!("bench: msgsend_vs_raw_call {}", Ratio(per, raw));
+    libqsoe::println!("bench: raw_call_replyrecv_cycles_one_address_space {same_space}");
     libqsoe::println!(
-        "bench: msgsend_vs_raw_call {}.{:02}",
-        hundredths / 100,
-        hundredths % 100
+        "bench: msgsend_vs_raw_call_one_address_space {}",
+        Ratio(per, same_space)
     );
     0
+}
+
+/// `a / b` with two decimals.
+struct Ratio(u64, u64);
+
+impl core::fmt::Display for Ratio {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0.checked_mul(100).and_then(|a| a.checked_div(self.1)) {
+            Some(h) => write!(f, "{}.{:02}", h / 100, h % 100),
+            None => f.write_str("n/a"),
+        }
+    }
 }
 
 /// Sends `text`; answers whether the echo came back right.
@@ -118,8 +178,12 @@ fn serve(test: i32, once: bool, count: Option<i64>) -> i32 {
     if MsgSend(test, &chid.to_le_bytes(), &mut []).is_err() {
         return 6;
     }
+    serve_on(chid, once, count.unwrap_or(1))
+}
+
+fn serve_on(chid: i32, once: bool, count: i64) -> i32 {
     let mut msg = [0u8; 256];
-    let rounds = if once { 1 } else { count.unwrap_or(1) };
+    let rounds = if once { 1 } else { count };
     for _ in 0..rounds {
         let mut info = Default::default();
         let Ok(rcvid) = MsgReceive(chid, &mut msg, Some(&mut info)) else {
@@ -136,4 +200,50 @@ fn serve(test: i32, once: bool, count: Option<i64>) -> i32 {
         }
     }
     0
+}
+
+extern "C" fn receive_for_ever(_: usize) -> usize {
+    let Ok(chid) = ChannelCreate(0) else {
+        return 1;
+    };
+    let mut buf = [0u8; 8];
+    loop {
+        let _ = MsgReceive(chid, &mut buf, None);
+    }
+}
+
+extern "C" fn yield_for_ever(_: usize) -> usize {
+    loop {
+        sel4_sys::yield_now();
+    }
+}
+
+extern "C" fn join_for_ever(tid: usize) -> usize {
+    ThreadJoin(tid as i32).unwrap_or(0)
+}
+
+extern "C" fn null_deref(_: usize) -> usize {
+    // SAFETY: none; the fault is the point.
+    unsafe { core::ptr::read_volatile(core::ptr::null::<usize>()) }
+}
+
+fn threads_then_exit() -> i32 {
+    let started = ThreadCreate(0, receive_for_ever, 0)
+        .and_then(|_| ThreadCreate(0, yield_for_ever, 0))
+        .and_then(|spinner| ThreadCreate(0, join_for_ever, spinner as usize));
+    match started {
+        Ok(_) => 0,
+        Err(_) => 1,
+    }
+}
+
+fn thread_fault() -> i32 {
+    let faulting = ThreadCreate(0, receive_for_ever, 0)
+        .and_then(|_| ThreadCreate(0, null_deref, 0))
+        .and_then(ThreadJoin);
+    // The fault ends the process while this thread waits.
+    match faulting {
+        Ok(_) => 1,
+        Err(_) => 2,
+    }
 }

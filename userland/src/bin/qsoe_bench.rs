@@ -54,8 +54,8 @@ fn main() -> i32 {
 }
 
 /// MsgSend/MsgReceive/MsgReply round trips between two processes on
-/// core 0, where taskman measured the raw round trip: an echo server and
-/// a timing client, both `/bin/ipc-peer`.
+/// core 0, against raw seL4 Call/ReplyRecv between the same two processes
+/// on the same caps: a server and a timing client, both `/bin/ipc-peer`.
 fn msgsend(raw: u64) -> Result<(), &'static str> {
     const SENDS: u64 = 2_000;
     let core0 = SpawnOptions {
@@ -69,7 +69,7 @@ fn msgsend(raw: u64) -> Result<(), &'static str> {
     let sends = FmtBuf::<16>::from_display(SENDS);
     let server_argv = [
         b"ipc-peer".as_slice(),
-        b"serve-echo",
+        b"bench-serve",
         me.as_bytes(),
         chid_s.as_bytes(),
         sends.as_bytes(),

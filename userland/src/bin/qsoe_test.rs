@@ -37,6 +37,8 @@ macro_rules! fail {
 
 #[path = "qsoe_test/ipc.rs"]
 mod ipc;
+#[path = "qsoe_test/thread.rs"]
+mod thread;
 
 const TESTS: &[(&str, Test)] = &[
     ("spawn::exit_status", exit_status),
@@ -68,6 +70,13 @@ const TESTS: &[(&str, Test)] = &[
     ("leak::channel_cycles_10000", ipc::channel_cycles_10000),
     ("leak::connect_cycles_10000", ipc::connect_cycles_10000),
     ("security::hostile_client", ipc::hostile_client),
+    ("thread::create_join", thread::create_join),
+    ("thread::serve_in_thread", thread::serve_in_thread),
+    (
+        "thread::process_end_takes_threads",
+        thread::process_end_takes_threads,
+    ),
+    ("leak::thread_cycles_1000", thread::thread_cycles_1000),
     ("smp::processes_on_all_cores", processes_on_all_cores),
     ("mem::all_ram_reachable", all_ram_reachable),
 ];

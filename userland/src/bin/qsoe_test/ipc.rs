@@ -142,7 +142,7 @@ fn take_pulse(chid: i32) -> Result<Pulse, Why> {
 }
 
 pub fn pulse() -> Outcome {
-    let chid = ok!(ChannelCreate(chf::DISCONNECT));
+    let chid = ok!(ChannelCreate(chf::DISCONNECT | chf::COID_DISCONNECT));
     let coid = ok!(ConnectAttach(0, taskman::getpid(), chid, 0, 0));
     ok!(MsgSendPulse(coid, 10, 5, 0xdead_beef));
     let p = take_pulse(chid)?;
@@ -167,7 +167,30 @@ pub fn pulse() -> Outcome {
     if p.code != pulse_code::DISCONNECT || p.scoid != coid {
         fail!("expected a disconnect pulse, got {p:?}");
     }
+    // It asked for coid-death pulses too: the channel behind one of our
+    // connections ends, by ChannelDestroy and by its server's death.
+    let other = ok!(ChannelCreate(0));
+    let doomed = ok!(ConnectAttach(0, taskman::getpid(), other, 0, 0));
+    ok!(ChannelDestroy(other));
+    expect_coid_death(chid, doomed)?;
+    let (server, _, served) = server_peer("serve-echo", "1", None)?;
+    if ok!(MsgSend(served, b"last", &mut [0; 4])) != 4 {
+        fail!("echo before the server's exit");
+    }
+    reap(server, 0)?;
+    expect_coid_death(chid, served)?;
+    for c in [doomed, served] {
+        ok!(ConnectDetach(c));
+    }
     ok!(ChannelDestroy(chid));
+    Ok(())
+}
+
+fn expect_coid_death(chid: i32, coid: i32) -> Outcome {
+    let p = take_pulse(chid)?;
+    if p.code != pulse_code::COIDDEATH || p.value != coid as u32 {
+        fail!("expected a coid-death pulse for {coid}, got {p:?}");
+    }
     Ok(())
 }
 
@@ -375,6 +398,7 @@ pub fn hostile_client() -> Outcome {
             op::WAITPID,
             op::SPAWN,
             op::CHANNEL_CREATE,
+            op::THREAD_CREATE,
         ]
         .contains(&label)
         {

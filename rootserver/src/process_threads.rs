@@ -1,0 +1,251 @@
+//! Threads of a process after its first (`ThreadCreate`, `ThreadJoin`,
+//! a thread's end).
+//!
+//! Each thread gets a block of its own from the pool: TCB, scheduling
+//! context on the process's core, its stack, IPC buffer and thread block
+//! (mapped at `ThreadArea::of(index)`, inside the page table the first
+//! thread already uses). Its fault endpoint is badged with its index, so a
+//! fault names the thread. A thread ends like a process's first one: the
+//! agent of its core retires it, then one revoke of its block takes the
+//! rest.
+
+use crate::process::{refused, Process, ThreadSetup};
+use crate::{archive, Taskman};
+use qsoe_abi::errno::{Errno, EAGAIN, EINVAL, ENOMEM, ESRCH};
+use qsoe_abi::ipc::taskman_badge;
+use qsoe_abi::layout::{self, ThreadArea, THREAD_STACK_PAGES};
+use qsoe_abi::Pid;
+use sel4::{CNode, Endpoint, Frame, SchedContext, Tcb, VSpace};
+use sel4_root_task::println;
+use sel4_sys::{object, size_bits, vm_attributes, CPtr, CapRights, UserContext, Word};
+use taskman_core::spawn_plan::object_slot as obj;
+use taskman_core::threads::Join;
+use taskman_core::untyped_pool::NodeId;
+
+/// log2 of a thread's block: six pages, a TCB, a scheduling context.
+const THREAD_BLOCK_BITS: u8 = 15;
+/// Frames of a thread: stack, IPC buffer, thread block.
+const FRAMES: usize = THREAD_STACK_PAGES as usize + 2;
+const TCB: usize = 0;
+const SCHED_CONTEXT: usize = 1;
+const FAULT_EP: usize = 2;
+const FIRST_FRAME: usize = 3;
+const SLOTS: usize = FIRST_FRAME + FRAMES;
+
+/// What taskman holds for a running thread.
+#[derive(Debug)]
+pub struct ThreadObjects {
+    block: NodeId,
+    /// Taskman's slots: TCB, scheduling context, fault endpoint (badged),
+    /// frames; 0 where nothing was made yet.
+    slots: [CPtr; SLOTS],
+}
+
+impl ThreadObjects {
+    pub fn tcb(&self) -> Tcb {
+        Tcb(self.slots[TCB])
+    }
+}
+
+/// Starts a thread of `pid` at `entry`, with `function` and `argument`
+/// for it; answers its tid.
+pub fn create(
+    tm: &mut Taskman,
+    pid: Pid,
+    entry: Word,
+    function: Word,
+    argument: Word,
+) -> Result<i32, Errno> {
+    let index = tm.processes.get(pid).ok_or(ESRCH)?.threads.free_index()?;
+    let block = tm
+        .objects
+        .alloc_block(THREAD_BLOCK_BITS)
+        .map_err(|_| ENOMEM)?;
+    let mut objects = ThreadObjects {
+        block,
+        slots: [0; SLOTS],
+    };
+    let tid = index as i32 + 2;
+    let regs = [entry, function, argument, tid as Word];
+    if let Err(e) = build(tm, pid, index, &mut objects, regs) {
+        release(tm, objects);
+        return Err(e);
+    }
+    let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
+    Ok(p.threads.started(index, objects))
+}
+
+fn build(
+    tm: &mut Taskman,
+    pid: Pid,
+    index: usize,
+    t: &mut ThreadObjects,
+    [entry, function, argument, tid]: [Word; 4],
+) -> Result<(), Errno> {
+    let kernel = |e| refused("thread", e);
+    for s in t.slots.iter_mut() {
+        *s = tm.objects.alloc_slot().map_err(|_| EAGAIN)?;
+    }
+    let untyped = tm.objects.block_cap(t.block);
+    // Largest first: nothing pads the block.
+    for f in 0..FRAMES {
+        let slot = t.slots[FIRST_FRAME + f];
+        tm.objects
+            .retype_at(untyped, object::PAGE_4K, 0, slot)
+            .map_err(kernel)?;
+    }
+    tm.objects
+        .retype_at(untyped, object::TCB, 0, t.slots[TCB])
+        .map_err(kernel)?;
+    tm.objects
+        .retype_at(
+            untyped,
+            object::SCHED_CONTEXT,
+            size_bits::MIN_SCHED_CONTEXT,
+            t.slots[SCHED_CONTEXT],
+        )
+        .map_err(kernel)?;
+
+    let p = tm.processes.get(pid).ok_or(ESRCH)?;
+    let (core, tp_offset, tls) = (p.core, p.tp_offset, p.tls);
+    let image = archive::find(&p.path).ok_or(EINVAL)?;
+    let (cnode, vspace) = (CNode(p.object(obj::CNODE)), VSpace(p.object(obj::VSPACE)));
+    let area = ThreadArea::of(index);
+    let thread_block = Frame(t.slots[FIRST_FRAME + FRAMES - 1]);
+    tm.window
+        .with_frame(&mut tm.objects, thread_block, |bytes| {
+            let control = (tp_offset - layout::THREAD_CONTROL_BYTES) as usize;
+            bytes[control..control + 8].copy_from_slice(&area.ipc_buffer.to_le_bytes());
+            if let Some(t) = tls {
+                let at = tp_offset as usize;
+                bytes[at..at + t.file_size]
+                    .copy_from_slice(&image[t.file_offset..t.file_offset + t.file_size]);
+            }
+        })
+        .map_err(kernel)?;
+    for (f, vaddr) in area.pages().enumerate() {
+        Frame(t.slots[FIRST_FRAME + f])
+            .map(
+                vspace,
+                vaddr,
+                CapRights::READ_WRITE,
+                vm_attributes::EXECUTE_NEVER,
+            )
+            .map_err(kernel)?;
+    }
+    let badge = taskman_badge::FAULT
+        | (index as Word + 1) << taskman_badge::THREAD_SHIFT
+        | pid as u32 as Word;
+    let send_and_reply = CapRights::WRITE.union(CapRights::GRANT_REPLY);
+    tm.objects
+        .slot(t.slots[FAULT_EP])
+        .mint(tm.objects.slot(tm.endpoint.0), send_and_reply, badge)
+        .map_err(kernel)?;
+
+    let tcb = t.tcb();
+    let sc = SchedContext(t.slots[SCHED_CONTEXT]);
+    let ipc_frame = Frame(t.slots[FIRST_FRAME + FRAMES - 2]);
+    ThreadSetup {
+        tcb,
+        sc,
+        cnode,
+        vspace,
+        ipc_buffer: (area.ipc_buffer, ipc_frame),
+        fault_endpoint: Endpoint(t.slots[FAULT_EP]),
+        core,
+    }
+    .apply(tm)
+    .map_err(kernel)?;
+    let mut regs = UserContext {
+        pc: entry,
+        sp: area.stack_top,
+        tp: area.thread_block + tp_offset,
+        ..Default::default()
+    };
+    regs.a[..3].copy_from_slice(&[function, argument, tid]);
+    tcb.write_registers(true, &regs).map_err(kernel)
+}
+
+/// Gives back everything a thread had; its TCB must be retired (or never
+/// have run).
+fn release(tm: &mut Taskman, t: ThreadObjects) {
+    if t.slots[FAULT_EP] != 0 {
+        let _ = tm.objects.slot(t.slots[FAULT_EP]).delete();
+    }
+    if let Err(e) = tm.objects.release_block(t.block) {
+        println!("taskman: cannot revoke a thread's block: {e:?}");
+    }
+    for s in t.slots.into_iter().filter(|&s| s != 0) {
+        tm.objects.free_slot(s);
+    }
+}
+
+fn retire(tm: &Taskman, core: u64, t: &ThreadObjects) {
+    if let Err(e) = tm.agents.retire(tm.objects.root, core, t.slots[TCB]) {
+        println!("taskman: cannot retire a thread: {e:?}");
+    }
+}
+
+/// Thread `tid` of `pid` ended with `value`: it is retired and destroyed,
+/// and a thread waiting to join it gets the value.
+pub fn exit(tm: &mut Taskman, pid: Pid, tid: i32, value: Word) -> Result<(), Errno> {
+    let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
+    let core = p.core;
+    let (objects, joiner) = p.threads.ended(tid, value).ok_or(ESRCH)?;
+    retire(tm, core, &objects);
+    release(tm, objects);
+    if let Some(reply) = joiner {
+        crate::server::reply(reply, 0, &[value]);
+        tm.replies.push(reply);
+    }
+    Ok(())
+}
+
+/// The caller joins thread `tid` of its process. `Some(value)` if it had
+/// ended; `None` if the caller now waits, with the request loop's reply
+/// object set aside for it.
+pub fn join(tm: &mut Taskman, pid: Pid, tid: i32) -> Result<Option<Word>, Errno> {
+    let fresh = crate::server::spare_reply(tm)?;
+    let caller = tm.reply;
+    let joined = match tm.processes.get_mut(pid) {
+        Some(p) => p.threads.join(tid, || Ok(caller)),
+        None => Err(ESRCH),
+    };
+    match joined {
+        Ok(Join::Waits) => {
+            tm.reply = fresh;
+            Ok(None)
+        }
+        other => {
+            tm.replies.push(fresh);
+            other.map(|j| match j {
+                Join::Ended(value) => Some(value),
+                Join::Waits => None,
+            })
+        }
+    }
+}
+
+/// Retires every thread of an ending process but its first.
+pub fn stop_all(tm: &Taskman, p: &Process) {
+    for (_, t) in p.threads.iter_running() {
+        retire(tm, p.core, t);
+    }
+}
+
+/// Destroys the (retired) threads of a dead process; their joiners' reply
+/// objects go back to the spares.
+pub fn destroy_all(tm: &mut Taskman, p: &mut Process) {
+    for (objects, joiner) in p.threads.drain() {
+        release(tm, objects);
+        tm.replies.extend(joiner);
+    }
+}
+
+/// The TCB a fault badge names: the first thread's, or thread `index`'s.
+pub fn faulted(p: &Process, badge: Word) -> Option<Tcb> {
+    match (badge & taskman_badge::THREAD_MASK) >> taskman_badge::THREAD_SHIFT {
+        0 => Some(p.tcb()),
+        i => p.threads.running(i as i32 + 1).map(ThreadObjects::tcb),
+    }
+}
