@@ -153,9 +153,10 @@ fn connection(coid: i32) -> Result<Coid, Errno> {
     TABLES.lock().connection(coid)
 }
 
-/// Sends this thread's deferred reply, if it has one. Every call that
-/// enters the kernel does this first (`MsgReceive` fuses it instead).
-pub(crate) fn flush_reply() {
+/// Sends this thread's deferred reply, if it has one. Every libqsoe call
+/// that enters the kernel does this first (`MsgReceive` fuses it instead);
+/// code that makes raw seL4 calls after a `MsgReply` must call it.
+pub fn flush_reply() {
     if let Some(d) = thread::current().deferred.take() {
         sel4_sys::send(slot::REPLY_BASE + d.reply as u64, d.info, d.mrs);
         TABLES.lock().replies[d.reply].state = ReplyState::Free;
@@ -213,9 +214,11 @@ fn as_bytes_mut(words: &mut [Word]) -> &mut [u8] {
     unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast(), words.len() * 8) }
 }
 
-/// `ChannelCreate`: a channel owned by this process.
+/// `ChannelCreate`: a channel owned by this process. Its pulses wake the
+/// calling thread, if this is the thread's first channel.
 pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
-    let r = taskman::request(op::CHANNEL_CREATE, &[flags as Word])?;
+    let tid = thread::gettid() as Word;
+    let r = taskman::request(op::CHANNEL_CREATE, &[flags as Word, tid])?;
     let (chid, cell) = (r[0] as i32, r[1] as usize);
     TABLES.lock().channels[cell] = Some(chid);
     Ok(chid)

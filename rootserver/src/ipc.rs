@@ -10,7 +10,7 @@
 //! the next channel.
 
 use crate::process::{self, Process};
-use crate::Taskman;
+use crate::{process_threads, Taskman};
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EINVAL, ENOTSUP, EPERM, ESRCH, ESRVRFAULT};
 use qsoe_abi::ipc::{
@@ -29,8 +29,8 @@ use taskman_core::spawn_plan::{object_slot as obj, CHANNEL_CELL_BITS, REPLY_CELL
 /// Serves the IPC requests of process `pid`; answers the reply's words.
 pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Errno> {
     match req {
-        Request::ChannelCreate { flags } => {
-            let (chid, cell) = channel_create(tm, pid, flags)?;
+        Request::ChannelCreate { flags, tid } => {
+            let (chid, cell) = channel_create(tm, pid, flags, tid)?;
             Ok(alloc::vec![chid as Word, cell as Word])
         }
         Request::ChannelDestroy { chid } => {
@@ -87,8 +87,8 @@ pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Er
             }
             let (owner, cell) = (c.owner, c.cell);
             let Some(p) = c.pulses.pop() else {
-                // The wake-up was for the owner's pulse channel, taken on
-                // another channel's MsgReceive: ring that one again.
+                // The wake-up was for another pulse channel of the thread's,
+                // taken on this channel's MsgReceive: ring that one again.
                 ring_pending(tm, owner);
                 return Err(EAGAIN);
             };
@@ -106,8 +106,9 @@ fn kernel(e: Error) -> Errno {
     process::refused("ipc", e)
 }
 
-fn channel_create(tm: &mut Taskman, pid: Pid, flags: u32) -> Result<(i32, usize), Errno> {
+fn channel_create(tm: &mut Taskman, pid: Pid, flags: u32, tid: i32) -> Result<(i32, usize), Errno> {
     let p = tm.processes.get(pid).ok_or(ESRCH)?;
+    let thread = process_threads::tcb_of(p, tid).ok_or(ESRCH)?;
     let cell = match p.ipc.cells.iter().position(Option::is_none) {
         Some(j) => j,
         None if p.ipc.cells.len() < MAX_CHANNELS => {
@@ -136,16 +137,16 @@ fn channel_create(tm: &mut Taskman, pid: Pid, flags: u32) -> Result<(i32, usize)
         empty_cell(tm, p.object(base + obj::CELL));
         return Err(e);
     }
-    // One notification per thread can be bound: the first channel gets it.
-    let bind = !p.ipc.pulses_bound
-        && p.tcb()
+    // One notification per thread can be bound: its first channel gets it.
+    let bind = pulse_channel(tm, p, tid).is_none()
+        && thread
             .bind_notification(Notification(p.object(base + obj::NOTIFICATION)))
             .is_ok();
     let channel = Channel {
         owner: pid,
         cell: cell as u8,
         flags,
-        pulses_bound: bind,
+        pulse_thread: bind.then_some(tid),
         pulses: PulseQueue::default(),
     };
     let Some(chid) = tm.channels.insert(channel) else {
@@ -154,8 +155,29 @@ fn channel_create(tm: &mut Taskman, pid: Pid, flags: u32) -> Result<(i32, usize)
     };
     let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
     p.ipc.cells[cell] = Some(chid);
-    p.ipc.pulses_bound |= bind;
     Ok((chid, cell))
+}
+
+/// The channel of `p` whose pulses wake thread `tid`, if any.
+fn pulse_channel(tm: &Taskman, p: &Process, tid: i32) -> Option<i32> {
+    p.ipc.cells.iter().flatten().copied().find(|&c| {
+        tm.channels
+            .get(c)
+            .is_some_and(|c| c.pulse_thread == Some(tid))
+    })
+}
+
+/// Thread `tid` of `p` is gone, and with it its bound notification: its
+/// channel's pulses have nobody to wake.
+pub fn thread_gone(tm: &mut Taskman, pid: Pid, tid: i32) {
+    let Some(p) = tm.processes.get(pid) else {
+        return;
+    };
+    if let Some(chid) = pulse_channel(tm, p, tid) {
+        if let Some(c) = tm.channels.get_mut(chid) {
+            c.pulse_thread = None;
+        }
+    }
 }
 
 /// Retypes a channel's objects into cell `base` and gives the owner its
@@ -257,9 +279,6 @@ pub fn destroy_channel(tm: &mut Taskman, chid: i32, senders_get: Errno) {
     empty_cell(tm, cell);
     if let Some(p) = tm.processes.get_mut(channel.owner) {
         p.ipc.cells[channel.cell as usize] = None;
-        if channel.pulses_bound {
-            p.ipc.pulses_bound = false;
-        }
     }
     coid_death(tm, chid);
 }
@@ -374,7 +393,7 @@ fn disconnected(tm: &mut Taskman, chid: i32, coid: i32) {
 
 fn send_pulse(tm: &mut Taskman, chid: i32, pulse: Pulse) -> Result<(), Errno> {
     let c = tm.channels.get_mut(chid).ok_or(EBADF)?;
-    if !c.pulses_bound {
+    if c.pulse_thread.is_none() {
         return Err(ENOTSUP);
     }
     c.pulses.push(pulse).map_err(|_| EAGAIN)?;
@@ -383,14 +402,14 @@ fn send_pulse(tm: &mut Taskman, chid: i32, pulse: Pulse) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Rings the channel of `owner` that receives pulses, if any are queued.
+/// Rings the channels of `owner` that receive pulses and have some queued.
 fn ring_pending(tm: &Taskman, owner: Pid) {
     let Some(p) = tm.processes.get(owner) else {
         return;
     };
     for &chid in p.ipc.cells.iter().flatten() {
         if let Some(c) = tm.channels.get(chid) {
-            if c.pulses_bound && !c.pulses.is_empty() {
+            if c.pulse_thread.is_some() && !c.pulses.is_empty() {
                 signal_cell(tm, owner, c.cell);
             }
         }

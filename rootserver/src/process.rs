@@ -73,8 +73,6 @@ pub struct ProcessIpc {
     pub cells: Vec<Option<i32>>,
     /// Whether its reply objects exist.
     pub replies: bool,
-    /// Whether a channel's notification is bound to its thread.
-    pub pulses_bound: bool,
     /// Console output not yet ended by a newline.
     pub console_line: Vec<u8>,
 }

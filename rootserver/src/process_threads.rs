@@ -194,6 +194,7 @@ pub fn exit(tm: &mut Taskman, pid: Pid, tid: i32, value: Word) -> Result<(), Err
     let (objects, joiner) = p.threads.ended(tid, value).ok_or(ESRCH)?;
     retire(tm, core, &objects);
     release(tm, objects);
+    crate::ipc::thread_gone(tm, pid, tid);
     if let Some(reply) = joiner {
         crate::server::reply(reply, 0, &[value]);
         tm.replies.push(reply);
@@ -242,10 +243,17 @@ pub fn destroy_all(tm: &mut Taskman, p: &mut Process) {
     }
 }
 
-/// The TCB a fault badge names: the first thread's, or thread `index`'s.
-pub fn faulted(p: &Process, badge: Word) -> Option<Tcb> {
-    match (badge & taskman_badge::THREAD_MASK) >> taskman_badge::THREAD_SHIFT {
-        0 => Some(p.tcb()),
-        i => p.threads.running(i as i32 + 1).map(ThreadObjects::tcb),
+/// The TCB of running thread `tid` of `p` (1 for its first).
+pub fn tcb_of(p: &Process, tid: i32) -> Option<Tcb> {
+    match tid {
+        1 => Some(p.tcb()),
+        t => p.threads.running(t).map(ThreadObjects::tcb),
     }
+}
+
+/// The TCB a fault badge names: the first thread's (index 0), or that of
+/// the thread with index `i - 1`.
+pub fn faulted(p: &Process, badge: Word) -> Option<Tcb> {
+    let i = (badge & taskman_badge::THREAD_MASK) >> taskman_badge::THREAD_SHIFT;
+    tcb_of(p, i as i32 + 1)
 }

@@ -70,9 +70,11 @@ pub enum Request<'a> {
     Pause,
     Census,
     /// Answers the chid and the channel cell (its slot in the caller's
-    /// CSpace is `CHANNEL_BASE + cell`).
+    /// CSpace is `CHANNEL_BASE + cell`). `tid` is the calling thread,
+    /// whose pulses the channel's notification wakes.
     ChannelCreate {
         flags: u32,
+        tid: i32,
     },
     ChannelDestroy {
         chid: i32,
@@ -213,6 +215,7 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
         op::CENSUS => Ok(Request::Census),
         op::CHANNEL_CREATE => Ok(Request::ChannelCreate {
             flags: uint(words, 0)?,
+            tid: int(words, 1)?,
         }),
         op::CHANNEL_DESTROY => Ok(Request::ChannelDestroy {
             chid: int(words, 0)?,
@@ -560,7 +563,12 @@ mod tests {
         );
         assert_eq!(decode(op::PULSE_SEND, &[3, 200, 9]), Err(EINVAL));
         assert_eq!(decode(op::PULSE_SEND, &[3, 1, 1 << 33]), Err(EINVAL));
-        assert_eq!(decode(op::CHANNEL_CREATE, &[1 << 32]), Err(EINVAL));
+        assert_eq!(decode(op::CHANNEL_CREATE, &[1 << 32, 1]), Err(EINVAL));
+        assert_eq!(decode(op::CHANNEL_CREATE, &[8]), Err(EINVAL));
+        assert_eq!(
+            decode(op::CHANNEL_CREATE, &[8, 2]),
+            Ok(Request::ChannelCreate { flags: 8, tid: 2 })
+        );
         assert_eq!(
             decode(op::CHANNEL_DESTROY, &[7]),
             Ok(Request::ChannelDestroy { chid: 7 })

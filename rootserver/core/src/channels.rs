@@ -56,9 +56,10 @@ pub struct Channel {
     pub owner: Pid,
     pub cell: u8,
     pub flags: u32,
-    /// Whether its notification is bound to a thread of the owner, so
-    /// pulses can wake it.
-    pub pulses_bound: bool,
+    /// The owner's thread (tid) its notification is bound to, so pulses
+    /// can wake it; a thread has one bound notification, so only its
+    /// first channel gets it.
+    pub pulse_thread: Option<i32>,
     pub pulses: PulseQueue,
 }
 
@@ -300,7 +301,7 @@ mod tests {
             owner,
             cell: 0,
             flags: 0,
-            pulses_bound: true,
+            pulse_thread: Some(1),
             pulses: PulseQueue::default(),
         }
     }

@@ -57,7 +57,8 @@ fn main() -> i32 {
 /// core 0, against raw seL4 Call/ReplyRecv between the same two processes
 /// on the same caps: a server and a timing client, both `/bin/ipc-peer`.
 fn msgsend(raw: u64) -> Result<(), &'static str> {
-    const SENDS: u64 = 2_000;
+    // Per batch; the peers run ten batches of each kind.
+    const SENDS: u64 = 200;
     let core0 = SpawnOptions {
         core: Some(0),
         block_bits: 0,

@@ -73,6 +73,10 @@ const TESTS: &[(&str, Test)] = &[
     ("thread::create_join", thread::create_join),
     ("thread::serve_in_thread", thread::serve_in_thread),
     (
+        "thread::pulse_channel_per_thread",
+        thread::pulse_channel_per_thread,
+    ),
+    (
         "thread::process_end_takes_threads",
         thread::process_end_takes_threads,
     ),

@@ -5,7 +5,7 @@
 use super::{census, expect_exit, expect_signal, no_leak, spawn, Outcome, Why};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use libqsoe::abi::ipc::error_label;
+use libqsoe::abi::ipc::{error_label, Pulse, PULSE_BYTES};
 use libqsoe::errno::{Errno, EBADF, EDEADLK, ESRCH};
 use libqsoe::neutrino::*;
 use libqsoe::signal::SIGSEGV;
@@ -120,6 +120,53 @@ pub fn serve_in_thread() -> Outcome {
             "echoes right: {mine} and {theirs} of {}; served {served}",
             ECHOES / 2
         );
+    }
+    Ok(())
+}
+
+/// Creates a channel, sends its chid to channel `arg` of this process and
+/// answers the value of the first pulse it receives on it (0 on error).
+extern "C" fn pulse_receiver(announce_to: usize) -> usize {
+    let Ok(chid) = ChannelCreate(0) else {
+        return 0;
+    };
+    let me = taskman::getpid();
+    let told = ConnectAttach(0, me, announce_to as i32, 0, 0)
+        .and_then(|coid| MsgSend(coid, &chid.to_le_bytes(), &mut []).map(|_| coid))
+        .and_then(ConnectDetach);
+    let mut buf = [0u8; PULSE_BYTES];
+    let value = match (told, MsgReceive(chid, &mut buf, None)) {
+        (Ok(()), Ok(0)) => Pulse::from_bytes(&buf).value as usize,
+        _ => 0,
+    };
+    let _ = ChannelDestroy(chid);
+    value
+}
+
+/// Each thread's first channel gets pulses, woken on that thread.
+pub fn pulse_channel_per_thread() -> Outcome {
+    let mine = ok!(ChannelCreate(0));
+    let other = ok!(ThreadCreate(0, pulse_receiver, mine as usize));
+    let mut buf = [0u8; 8];
+    let mut info = MsgInfo::default();
+    let rcvid = ok!(MsgReceive(mine, &mut buf, Some(&mut info)));
+    ok!(MsgReply(rcvid, 0, &[]));
+    let theirs = i32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let me = taskman::getpid();
+    let to_theirs = ok!(ConnectAttach(0, me, theirs, 0, 0));
+    let to_mine = ok!(ConnectAttach(0, me, mine, 0, 0));
+    ok!(MsgSendPulse(to_mine, 10, 3, 111));
+    ok!(MsgSendPulse(to_theirs, 10, 4, 222));
+    let mut pulse = [0u8; PULSE_BYTES];
+    if ok!(MsgReceive(mine, &mut pulse, None)) != 0 || Pulse::from_bytes(&pulse).value != 111 {
+        fail!("this thread's pulse: {:?}", Pulse::from_bytes(&pulse));
+    }
+    let got = ok!(ThreadJoin(other));
+    ok!(ConnectDetach(to_mine));
+    ok!(ConnectDetach(to_theirs));
+    ok!(ChannelDestroy(mine));
+    if got != 222 {
+        fail!("the other thread's channel got pulse value {got}, not 222");
     }
     Ok(())
 }
