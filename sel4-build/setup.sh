@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build needs on Debian 12, and nothing that is already
-# there. `setup.sh rust`: the Rust target and components (enough for host
-# tests and cross-builds). `setup.sh kernel`: also the kernel's build tools,
+# there. `setup.sh rust`: the Rust target and components, and a C++
+# compiler (enough for host tests, lints and cross-builds). `setup.sh kernel`: also the kernel's build tools,
 # the cross compiler and QEMU.
 set -euo pipefail
 
@@ -15,6 +15,13 @@ for component in rustfmt clippy; do
     rustup component list --installed 2>/dev/null | grep -q "^$component" ||
         rustup component add "$component"
 done
+
+# The fuzz target's lint builds libFuzzer, which is C++.
+if ! command -v c++ >/dev/null; then
+    echo "setup: installing g++"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++
+fi
 
 [ "${1:-rust}" = kernel ] || exit 0
 

@@ -153,14 +153,11 @@ fn connection(coid: i32) -> Result<Coid, Errno> {
     TABLES.lock().connection(coid)
 }
 
-/// Sends this thread's deferred reply, if it has one. Every libqsoe call
-/// that enters the kernel does this first (`MsgReceive` fuses it instead);
-/// code that makes raw seL4 calls after a `MsgReply` must call it.
-pub fn flush_reply() {
-    if let Some(d) = thread::current().deferred.take() {
-        sel4_sys::send(slot::REPLY_BASE + d.reply as u64, d.info, d.mrs);
-        TABLES.lock().replies[d.reply].state = ReplyState::Free;
-    }
+pub use crate::thread::flush_reply;
+
+/// A deferred reply has gone out: its reply object is free again.
+fn replied(reply: usize) {
+    TABLES.lock().replies[reply].state = ReplyState::Free;
 }
 
 /// Puts `parts` into the message registers; answers the byte count.
@@ -477,5 +474,10 @@ pub fn MsgError(rcvid: i32, error: Errno) -> Result<(), Errno> {
 
 fn defer(r: &mut ReplySlot, reply: usize, info: MessageInfo, mrs: [Word; 4]) {
     r.state = ReplyState::Answering;
-    thread::current().deferred = Some(DeferredReply { reply, info, mrs });
+    thread::current().deferred = Some(DeferredReply {
+        reply,
+        info,
+        mrs,
+        sent: replied,
+    });
 }

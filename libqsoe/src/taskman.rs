@@ -14,7 +14,7 @@ const REPLY_WORDS: usize = Census::WORDS;
 /// Sends request `label` with `words` to taskman over the side channel
 /// and answers the reply's words.
 pub(crate) fn request(label: u64, words: &[Word]) -> Result<[Word; REPLY_WORDS], Errno> {
-    crate::neutrino::flush_reply();
+    crate::thread::flush_reply();
     let mut mrs = [0; 4];
     for (m, &w) in mrs.iter_mut().zip(words) {
         *m = w;

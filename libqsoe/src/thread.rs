@@ -10,7 +10,6 @@
 #![allow(non_snake_case)]
 
 use crate::errno::Errno;
-use crate::neutrino;
 use crate::taskman::request;
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
@@ -82,10 +81,15 @@ pub(crate) struct DeferredReply {
     pub reply: usize,
     pub info: MessageInfo,
     pub mrs: [Word; 4],
+    /// Called once it is sent. A function pointer, so that a program
+    /// that never receives does not link (and load) the IPC tables.
+    pub sent: fn(usize),
 }
 
 /// What one thread keeps for itself.
 pub(crate) struct ThreadState {
+    /// Unused for the first thread, whose tid is 1 (its state is all
+    /// zeros, so it costs no loaded page).
     pub tid: i32,
     pub deferred: Option<DeferredReply>,
 }
@@ -95,7 +99,7 @@ struct InitialThread(UnsafeCell<ThreadState>);
 unsafe impl Sync for InitialThread {}
 
 static INITIAL: InitialThread = InitialThread(UnsafeCell::new(ThreadState {
-    tid: 1,
+    tid: 0,
     deferred: None,
 }));
 
@@ -137,7 +141,7 @@ extern "C" fn run_thread(f: ThreadFn, arg: usize, tid: Word) -> ! {
     // on this frame, which never returns.
     unsafe { (*thread_control()).user = &mut state as *mut ThreadState as Word };
     let value = f(arg);
-    neutrino::flush_reply();
+    flush_reply();
     let _ = request(op::THREAD_EXIT, &[tid, value as Word]);
     // Taskman never answers a thread's exit.
     loop {
@@ -171,5 +175,20 @@ pub fn ThreadJoin(tid: i32) -> Result<usize, Errno> {
 
 /// `gettid`: the running thread's id; the first thread's is 1.
 pub fn gettid() -> i32 {
-    current().tid
+    // SAFETY: as in `current`.
+    match unsafe { (*thread_control()).user } {
+        0 => 1,
+        _ => current().tid,
+    }
+}
+
+/// Sends this thread's deferred reply, if it has one. Every libqsoe call
+/// that enters the kernel does this first (`MsgReceive` fuses it instead);
+/// code that makes raw seL4 calls after a `MsgReply` must call it.
+pub fn flush_reply() {
+    if let Some(d) = current().deferred.take() {
+        let reply = qsoe_abi::layout::slot::REPLY_BASE + d.reply as u64;
+        sel4_sys::send(reply, d.info, d.mrs);
+        (d.sent)(d.reply);
+    }
 }
