@@ -450,13 +450,17 @@ pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
     flush_reply();
     let mut t = TABLES.lock();
     let (k, r) = t.held(rcvid)?;
-    let mut at = 0;
-    for p in iov {
-        r.reply[at..at + p.len()].copy_from_slice(p);
-        at += p.len();
-    }
-    let len = r.reply_len.max(at);
-    let (bytes, mrs) = load(&[&r.reply[..len]])?;
+    let (bytes, mrs) = if r.reply_len == 0 {
+        // Nothing from MsgWrite: straight into the IPC buffer.
+        load(iov)?
+    } else {
+        let mut at = 0;
+        for p in iov {
+            r.reply[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+        load(&[&r.reply[..r.reply_len.max(at)]])?
+    };
     let info = MessageInfo::new(reply_label(status, bytes), 0, 0, bytes.div_ceil(8) as Word);
     defer(r, k, info, mrs);
     Ok(())
