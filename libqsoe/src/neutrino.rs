@@ -141,8 +141,12 @@ impl Tables {
         let r = Rcvid::decode(rcvid).ok_or(ESRCH)?;
         let k = r.reply as usize;
         let slot = &mut self.replies[k];
-        let mask = (1 << 27) - 1;
-        if slot.state != ReplyState::Held || slot.generation & mask != r.generation & mask {
+        // Compared as encoded: the handle keeps only the generation's low bits.
+        let live = Rcvid {
+            generation: slot.generation,
+            ..r
+        };
+        if slot.state != ReplyState::Held || live.encode() != rcvid {
             return Err(ESRCH);
         }
         Ok((k, slot))

@@ -158,13 +158,19 @@ fn channel_create(tm: &mut Taskman, pid: Pid, flags: u32, tid: i32) -> Result<(i
     Ok((chid, cell))
 }
 
+/// The first channel of `p` that `wanted` picks.
+fn owned_channel(tm: &Taskman, p: &Process, wanted: impl Fn(&Channel) -> bool) -> Option<i32> {
+    p.ipc
+        .cells
+        .iter()
+        .flatten()
+        .copied()
+        .find(|&c| tm.channels.get(c).is_some_and(&wanted))
+}
+
 /// The channel of `p` whose pulses wake thread `tid`, if any.
 fn pulse_channel(tm: &Taskman, p: &Process, tid: i32) -> Option<i32> {
-    p.ipc.cells.iter().flatten().copied().find(|&c| {
-        tm.channels
-            .get(c)
-            .is_some_and(|c| c.pulse_thread == Some(tid))
-    })
+    owned_channel(tm, p, |c| c.pulse_thread == Some(tid))
 }
 
 /// Thread `tid` of `p` is gone, and with it its bound notification: its
@@ -288,12 +294,8 @@ pub fn destroy_channel(tm: &mut Taskman, chid: i32, senders_get: Errno) {
 /// pulse per connection, its value the coid.
 fn coid_death(tm: &mut Taskman, chid: i32) {
     let mut notices = Vec::new();
-    for (pid, p) in tm.processes.alive() {
-        let listener = p.ipc.cells.iter().flatten().copied().find(|&c| {
-            tm.channels
-                .get(c)
-                .is_some_and(|c| c.owner == pid && c.flags & ipc::chf::COID_DISCONNECT != 0)
-        });
+    for (_, p) in tm.processes.alive() {
+        let listener = owned_channel(tm, p, |c| c.flags & ipc::chf::COID_DISCONNECT != 0);
         let Some(listener) = listener else {
             continue;
         };

@@ -217,12 +217,13 @@ pub fn join(tm: &mut Taskman, pid: Pid, tid: i32) -> Result<Option<Word>, Errno>
             tm.reply = fresh;
             Ok(None)
         }
-        other => {
+        Ok(Join::Ended(value)) => {
             tm.replies.push(fresh);
-            other.map(|j| match j {
-                Join::Ended(value) => Some(value),
-                Join::Waits => None,
-            })
+            Ok(Some(value))
+        }
+        Err(e) => {
+            tm.replies.push(fresh);
+            Err(e)
         }
     }
 }

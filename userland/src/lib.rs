@@ -33,6 +33,68 @@ pub fn fnv1a<'a>(strings: impl IntoIterator<Item = &'a [u8]>) -> u64 {
     h
 }
 
+/// Why `start_ipc_server` failed.
+#[cfg(target_arch = "riscv64")]
+#[derive(Debug)]
+pub enum ServerStartError {
+    /// A call failed: which, and how.
+    Call(&'static str, libqsoe::errno::Errno),
+    /// What arrived was not the server's 4-byte chid.
+    Announcement(libqsoe::neutrino::MsgInfo),
+}
+
+#[cfg(target_arch = "riscv64")]
+impl core::fmt::Display for ServerStartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ServerStartError::Call(call, e) => write!(f, "{call}: {}", e.name()),
+            ServerStartError::Announcement(info) => write!(f, "server announcement {info:?}"),
+        }
+    }
+}
+
+/// Starts `/bin/ipc-peer ROLE PID CHID ARG` on `core` as a server: it
+/// makes a channel of its own and announces its chid on CHID, a channel
+/// made here for that. Answers the server's pid and chid.
+#[cfg(target_arch = "riscv64")]
+pub fn start_ipc_server(
+    role: &[u8],
+    arg: &[u8],
+    core: Option<u64>,
+) -> Result<(libqsoe::Pid, i32), ServerStartError> {
+    use libqsoe::fmt::FmtBuf;
+    use libqsoe::neutrino::{ChannelCreate, ChannelDestroy, MsgInfo, MsgReceive, MsgReply};
+    use libqsoe::taskman::{self, SpawnOptions};
+    use ServerStartError::Call;
+
+    let chid = ChannelCreate(0).map_err(|e| Call("ChannelCreate", e))?;
+    let me = FmtBuf::<16>::from_display(taskman::getpid());
+    let chid_s = FmtBuf::<16>::from_display(chid);
+    let argv = [
+        b"ipc-peer".as_slice(),
+        role,
+        me.as_bytes(),
+        chid_s.as_bytes(),
+        arg,
+    ];
+    let none: [&[u8]; 0] = [];
+    let options = SpawnOptions {
+        core,
+        ..Default::default()
+    };
+    let server = taskman::spawn("/bin/ipc-peer", argv, none, options)
+        .map_err(|e| Call("spawn /bin/ipc-peer", e))?;
+    let mut buf = [0u8; 8];
+    let mut info = MsgInfo::default();
+    let rcvid = MsgReceive(chid, &mut buf, Some(&mut info)).map_err(|e| Call("MsgReceive", e))?;
+    if info.pid != server || info.msglen != 4 {
+        return Err(ServerStartError::Announcement(info));
+    }
+    MsgReply(rcvid, 0, &[]).map_err(|e| Call("MsgReply", e))?;
+    ChannelDestroy(chid).map_err(|e| Call("ChannelDestroy", e))?;
+    Ok((server, i32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]])))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,18 +86,19 @@ impl<T, J> ThreadTable<T, J> {
     /// forgotten at once; without, it waits for one.
     pub fn ended(&mut self, tid: i32, value: u64) -> Option<(T, Option<J>)> {
         let i = self.index(tid)?;
-        if !matches!(self.entries[i], Entry::Running { .. }) {
-            return None;
+        let entry = &mut self.entries[i];
+        match core::mem::replace(entry, Entry::Free) {
+            Entry::Running { objects, joiner } => {
+                if joiner.is_none() {
+                    *entry = Entry::Ended { value };
+                }
+                Some((objects, joiner))
+            }
+            other => {
+                *entry = other;
+                None
+            }
         }
-        let next = Entry::Ended { value };
-        let Entry::Running { objects, joiner } = core::mem::replace(&mut self.entries[i], next)
-        else {
-            unreachable!("checked above");
-        };
-        if joiner.is_some() {
-            self.entries[i] = Entry::Free;
-        }
-        Some((objects, joiner))
     }
 
     /// `joiner` joins thread `tid`. `EBUSY` if another already waits for

@@ -6,10 +6,9 @@
 #![no_main]
 
 use libqsoe::fmt::FmtBuf;
-use libqsoe::neutrino::{ChannelCreate, ChannelDestroy, MsgReceive, MsgReply};
 use libqsoe::println;
 use libqsoe::taskman::{self, SpawnOptions};
-use qsoe_userland::cycles;
+use qsoe_userland::{cycles, start_ipc_server};
 
 libqsoe::main!(main);
 
@@ -64,25 +63,13 @@ fn msgsend(raw: u64) -> Result<(), &'static str> {
         block_bits: 0,
     };
     let none: [&[u8]; 0] = [];
-    let me = FmtBuf::<16>::from_display(taskman::getpid());
-    let chid = ChannelCreate(0).map_err(|_| "ChannelCreate")?;
-    let chid_s = FmtBuf::<16>::from_display(chid);
     let sends = FmtBuf::<16>::from_display(SENDS);
-    let server_argv = [
-        b"ipc-peer".as_slice(),
-        b"bench-serve",
-        me.as_bytes(),
-        chid_s.as_bytes(),
-        sends.as_bytes(),
-    ];
-    let server =
-        taskman::spawn("/bin/ipc-peer", server_argv, none, core0).map_err(|_| "spawn server")?;
-    let mut buf = [0u8; 8];
-    let rcvid = MsgReceive(chid, &mut buf, None).map_err(|_| "MsgReceive")?;
-    MsgReply(rcvid, 0, &[]).map_err(|_| "MsgReply")?;
-    let _ = ChannelDestroy(chid);
-    let server_chid =
-        FmtBuf::<16>::from_display(i32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]));
+    let (server, server_chid) = start_ipc_server(b"bench-serve", sends.as_bytes(), core0.core)
+        .map_err(|e| {
+            println!("qsoe-bench: {e}");
+            "start the server"
+        })?;
+    let server_chid = FmtBuf::<16>::from_display(server_chid);
     let server_s = FmtBuf::<16>::from_display(server);
     let raw_s = FmtBuf::<24>::from_display(raw);
     let client_argv = [

@@ -235,18 +235,14 @@ pub fn side_channel_coid() -> Outcome {
     Ok(())
 }
 
-/// Starts a server peer; answers its pid and chid.
+/// Starts a server peer and connects to it; answers its pid, its chid
+/// and the coid.
 fn server_peer(role: &str, arg: &str, core: Option<u64>) -> Result<(Pid, i32, i32), Why> {
-    let chid = ok!(ChannelCreate(0));
-    let server = peer(role, chid, arg, core)?;
-    let mut buf = [0u8; 8];
-    let (rcvid, info) = receive(chid, &mut buf)?;
-    if info.pid != server || info.msglen != 4 {
-        fail!("server announcement {info:?}");
-    }
-    ok!(MsgReply(rcvid, 0, &[]));
-    ok!(ChannelDestroy(chid));
-    let its_chid = i32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let (server, its_chid) =
+        match qsoe_userland::start_ipc_server(role.as_bytes(), arg.as_bytes(), core) {
+            Ok(s) => s,
+            Err(e) => fail!("{e}"),
+        };
     let coid = ok!(ConnectAttach(0, server, its_chid, 0, 0));
     Ok((server, its_chid, coid))
 }
