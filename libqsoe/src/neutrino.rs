@@ -218,8 +218,7 @@ fn as_bytes_mut(words: &mut [Word]) -> &mut [u8] {
 /// `ChannelCreate`: a channel owned by this process. Its pulses wake the
 /// calling thread, if this is the thread's first channel.
 pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
-    let tid = thread::gettid() as Word;
-    let r = taskman::request(op::CHANNEL_CREATE, &[flags as Word, tid])?;
+    let r = taskman::thread_request(op::CHANNEL_CREATE, &[flags as Word])?;
     let (chid, cell) = (r[0] as i32, r[1] as usize);
     TABLES.lock().channels[cell] = Some(chid);
     Ok(chid)

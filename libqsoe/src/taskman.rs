@@ -42,6 +42,43 @@ pub(crate) fn request(label: u64, words: &[Word]) -> Result<[Word; REPLY_WORDS],
     Ok(out)
 }
 
+/// Sends thread request `label` with up to six `words` through the thread
+/// trap (`wire::THREAD_TRAP`): taskman learns the calling thread from the
+/// kernel, not from the message. Answers the six result words.
+pub(crate) fn thread_request(
+    label: u64,
+    words: &[Word],
+) -> Result<[Word; wire::THREAD_TRAP_WORDS], Errno> {
+    crate::thread::flush_reply();
+    let mut a = [0; wire::THREAD_TRAP_WORDS];
+    for (r, &w) in a.iter_mut().zip(words) {
+        *r = w;
+    }
+    let [mut a0, mut a1, mut a2, mut a3, mut a4, mut a5] = a;
+    let mut a6 = label;
+    // SAFETY: the kernel turns the unknown system call into a fault that
+    // taskman answers by resuming this thread after the ecall with its pc,
+    // sp and ra as they were and a0..a6 set; no other register changes.
+    unsafe {
+        core::arch::asm!(
+            "ecall",
+            inlateout("a0") a0,
+            inlateout("a1") a1,
+            inlateout("a2") a2,
+            inlateout("a3") a3,
+            inlateout("a4") a4,
+            inlateout("a5") a5,
+            inlateout("a6") a6,
+            in("a7") wire::THREAD_TRAP,
+            options(nostack),
+        );
+    }
+    match a0 {
+        0 => Ok([a1, a2, a3, a4, a5, a6]),
+        e => Err(Errno(e as u32)),
+    }
+}
+
 pub fn getpid() -> Pid {
     request(op::GETPID, &[]).map_or(-1, |r| r[0] as Pid)
 }

@@ -10,7 +10,7 @@
 #![allow(non_snake_case)]
 
 use crate::errno::Errno;
-use crate::taskman::request;
+use crate::taskman::{request, thread_request};
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -142,7 +142,7 @@ extern "C" fn run_thread(f: ThreadFn, arg: usize, tid: Word) -> ! {
     unsafe { (*thread_control()).user = &mut state as *mut ThreadState as Word };
     let value = f(arg);
     flush_reply();
-    let _ = request(op::THREAD_EXIT, &[tid, value as Word]);
+    let _ = thread_request(op::THREAD_EXIT, &[value as Word]);
     // Taskman never answers a thread's exit.
     loop {
         // SAFETY: an illegal instruction ends the process with SIGILL.
@@ -170,7 +170,7 @@ pub fn ThreadJoin(tid: i32) -> Result<usize, Errno> {
     if tid == gettid() {
         return Err(crate::errno::EDEADLK);
     }
-    request(op::THREAD_JOIN, &[tid as Word]).map(|r| r[0] as usize)
+    thread_request(op::THREAD_JOIN, &[tid as Word]).map(|r| r[0] as usize)
 }
 
 /// `gettid`: the running thread's id; the first thread's is 1.

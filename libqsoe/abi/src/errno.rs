@@ -8,6 +8,7 @@ pub const EPERM: Errno = Errno(1);
 pub const ENOENT: Errno = Errno(2);
 pub const ESRCH: Errno = Errno(3);
 pub const EINTR: Errno = Errno(4);
+pub const EIO: Errno = Errno(5);
 pub const E2BIG: Errno = Errno(7);
 pub const ENOEXEC: Errno = Errno(8);
 pub const EBADF: Errno = Errno(9);
@@ -31,6 +32,7 @@ impl Errno {
             ENOENT => "ENOENT",
             ESRCH => "ESRCH",
             EINTR => "EINTR",
+            EIO => "EIO",
             E2BIG => "E2BIG",
             ENOEXEC => "ENOEXEC",
             EBADF => "EBADF",

@@ -179,17 +179,76 @@ impl ConnectionBadge {
 /// pulses are waiting in taskman's queue for the channel.
 pub const PULSE_BADGE: u64 = 1 << 63;
 
-/// Badges on taskman's own endpoint: the pid, plus what the cap is for.
-pub mod taskman_badge {
-    /// The process's fault endpoint. Threads after the first carry their
-    /// index + 1 in bits 32..48.
+/// Who speaks on taskman's own endpoint, as the badge of the cap the
+/// message came through says. Taskman mints every such cap with
+/// `encode` and reads every message's badge with `decode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskmanBadge {
+    /// The side channel of process `pid`: its requests.
+    Side { pid: Pid },
+    /// The fault endpoint of thread `tid` of `pid` (1 for its first):
+    /// its faults, and its thread requests (`wire::THREAD_TRAP`). The cap
+    /// lives in the TCB, so no thread can speak with another's badge.
+    Fault { pid: Pid, tid: i32 },
+    /// Console connection `fd` (0, 1 or 2) of `pid`.
+    Console { pid: Pid, fd: u8 },
+}
+
+/// The badge layout: the kind in the top bits, the pid in the low 32, and
+/// a thread or fd field in between.
+mod taskman_badge {
     pub const FAULT: u64 = 1 << 62;
-    pub const THREAD_SHIFT: u32 = 32;
-    pub const THREAD_MASK: u64 = 0xffff << THREAD_SHIFT;
-    /// A console connection (fds 0, 1, 2); the fd is in bits 32..34.
     pub const CONSOLE: u64 = 1 << 61;
-    pub const CONSOLE_FD_SHIFT: u32 = 32;
+    pub const FIELD_SHIFT: u32 = 32;
+    pub const FIELD_MASK: u64 = 0xffff;
     pub const PID_MASK: u64 = 0xffff_ffff;
+}
+
+/// Thread ids a fault badge can carry: the field holds `tid - 1`.
+pub const MAX_BADGE_TID: i32 = taskman_badge::FIELD_MASK as i32 + 1;
+
+impl TaskmanBadge {
+    /// The badge for the cap; `tid` must be in `1..=MAX_BADGE_TID` and `fd`
+    /// below 3.
+    pub fn encode(self) -> u64 {
+        use taskman_badge::*;
+        let (kind, field, pid) = match self {
+            Self::Side { pid } => (0, 0, pid),
+            Self::Fault { pid, tid } => (FAULT, (tid - 1) as u64 & FIELD_MASK, pid),
+            Self::Console { pid, fd } => (CONSOLE, fd as u64 & FIELD_MASK, pid),
+        };
+        kind | field << FIELD_SHIFT | (pid as u32 as u64 & PID_MASK)
+    }
+
+    /// Reads a badge taskman minted; `None` for any other word.
+    pub fn decode(badge: u64) -> Option<Self> {
+        use taskman_badge::*;
+        let pid = (badge & PID_MASK) as u32 as Pid;
+        let field = (badge >> FIELD_SHIFT) & FIELD_MASK;
+        let rest = badge & !(FAULT | CONSOLE | FIELD_MASK << FIELD_SHIFT | PID_MASK);
+        if rest != 0 || pid <= 0 {
+            return None;
+        }
+        match badge & (FAULT | CONSOLE) {
+            0 if field == 0 => Some(Self::Side { pid }),
+            FAULT => Some(Self::Fault {
+                pid,
+                tid: field as i32 + 1,
+            }),
+            CONSOLE if field < 3 => Some(Self::Console {
+                pid,
+                fd: field as u8,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The process the badge belongs to.
+    pub fn pid(self) -> Pid {
+        match self {
+            Self::Side { pid } | Self::Fault { pid, .. } | Self::Console { pid, .. } => pid,
+        }
+    }
 }
 
 /// A message label: byte count, and for an answer its kind and status.
@@ -395,6 +454,30 @@ mod tests {
         };
         assert_eq!(ConnectionBadge::decode(b.encode()), b);
         assert_eq!(b.encode() & PULSE_BADGE, 0);
+    }
+
+    #[test]
+    fn taskman_badges_round_trip_and_reject_what_taskman_never_mints() {
+        let pid = 0x7fff_0003;
+        for b in [
+            TaskmanBadge::Side { pid },
+            TaskmanBadge::Fault { pid, tid: 1 },
+            TaskmanBadge::Fault {
+                pid,
+                tid: MAX_BADGE_TID,
+            },
+            TaskmanBadge::Console { pid, fd: 2 },
+        ] {
+            assert_eq!(TaskmanBadge::decode(b.encode()), Some(b));
+            assert_eq!(b.pid(), pid);
+            assert_eq!(b.encode() & PULSE_BADGE, 0);
+        }
+        let side = TaskmanBadge::Side { pid }.encode();
+        assert_eq!(TaskmanBadge::decode(side | 1 << 40), None);
+        assert_eq!(TaskmanBadge::decode(side | 1 << 63), None);
+        assert_eq!(TaskmanBadge::decode(3 << 61 | 1), None);
+        assert_eq!(TaskmanBadge::decode(1 << 61 | 3 << 32 | 1), None);
+        assert_eq!(TaskmanBadge::decode(0), None);
     }
 
     #[test]

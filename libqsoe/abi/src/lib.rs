@@ -9,9 +9,11 @@
 extern crate std;
 
 pub mod errno;
+pub mod grants;
 pub mod ipc;
 pub mod layout;
 pub mod signal;
+pub mod suite;
 pub mod wait;
 pub mod wire;
 

@@ -43,6 +43,28 @@ pub mod op {
     pub const THREAD_JOIN: u64 = TAG | 17;
 }
 
+/// Requests that act on the calling thread (`THREAD_EXIT`, `THREAD_JOIN`,
+/// `CHANNEL_CREATE`) do not travel on the side channel, which every thread
+/// of a process shares: they are made with `ecall` and this system call
+/// number, which the kernel does not know. It turns the call into an
+/// unknown-syscall fault on the thread's own fault endpoint, whose badge
+/// (kept in the TCB, out of the process's reach) names the thread.
+///
+/// Registers: a6 the operation, a0..a5 its words. Taskman's answer resumes
+/// the thread after the `ecall` with a0 = 0 and the results in a1..a6, or
+/// a0 = the errno.
+pub const THREAD_TRAP: u64 = 0x7153;
+/// Argument words a thread request carries (a0..a5).
+pub const THREAD_TRAP_WORDS: usize = 6;
+
+/// Whether `label` may only come through the thread trap.
+pub fn needs_thread(label: u64) -> bool {
+    matches!(
+        label,
+        op::THREAD_EXIT | op::THREAD_JOIN | op::CHANNEL_CREATE
+    )
+}
+
 /// Words before the strings of a spawn request: core, block size, argc,
 /// envc, string bytes.
 const SPAWN_HEADER: usize = 5;
@@ -70,11 +92,10 @@ pub enum Request<'a> {
     Pause,
     Census,
     /// Answers the chid and the channel cell (its slot in the caller's
-    /// CSpace is `CHANNEL_BASE + cell`). `tid` is the calling thread,
-    /// whose pulses the channel's notification wakes.
+    /// CSpace is `CHANNEL_BASE + cell`). The channel's notification wakes
+    /// the calling thread (a thread request).
     ChannelCreate {
         flags: u32,
-        tid: i32,
     },
     ChannelDestroy {
         chid: i32,
@@ -109,9 +130,9 @@ pub enum Request<'a> {
         function: u64,
         argument: u64,
     },
-    /// Thread `tid` of the caller ends with `value`; never answered.
+    /// The calling thread ends with `value` (a thread request); never
+    /// answered.
     ThreadExit {
-        tid: i32,
         value: u64,
     },
     /// Answers the `value` thread `tid` ended with, once it has.
@@ -215,7 +236,6 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
         op::CENSUS => Ok(Request::Census),
         op::CHANNEL_CREATE => Ok(Request::ChannelCreate {
             flags: uint(words, 0)?,
-            tid: int(words, 1)?,
         }),
         op::CHANNEL_DESTROY => Ok(Request::ChannelDestroy {
             chid: int(words, 0)?,
@@ -246,8 +266,7 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
             argument: word(words, 2)?,
         }),
         op::THREAD_EXIT => Ok(Request::ThreadExit {
-            tid: int(words, 0)?,
-            value: word(words, 1)?,
+            value: word(words, 0)?,
         }),
         op::THREAD_JOIN => Ok(Request::ThreadJoin {
             tid: int(words, 0)?,
@@ -377,10 +396,23 @@ pub struct Census {
     /// Reply objects taskman keeps for reuse: one for each process that
     /// was ever blocked in `waitpid` or `pause` at the same time as others.
     pub spare_replies: u64,
+    /// Occupied slots in the processes' own CSpace roots (connections,
+    /// Receive caps, reply objects, ...), counted with `DebugCapIdentify`.
+    pub process_slots: u64,
+    /// Bytes of taskman's heap in use.
+    pub heap_used_bytes: u64,
+    /// Bytes mapped for taskman's grown heap, taken from the pool and kept.
+    pub heap_mapped_bytes: u64,
+    /// Channels in taskman's table.
+    pub channels: u64,
+    /// Connections of all processes, side channels and stdio included.
+    pub connections: u64,
+    /// Threads of all processes after their first.
+    pub threads: u64,
 }
 
 impl Census {
-    pub const WORDS: usize = 10;
+    pub const WORDS: usize = 16;
 
     pub fn to_words(&self) -> [u64; Self::WORDS] {
         [
@@ -394,6 +426,12 @@ impl Census {
             self.largest_free_bits,
             self.processes,
             self.spare_replies,
+            self.process_slots,
+            self.heap_used_bytes,
+            self.heap_mapped_bytes,
+            self.channels,
+            self.connections,
+            self.threads,
         ]
     }
 
@@ -409,6 +447,12 @@ impl Census {
             largest_free_bits: w[7],
             processes: w[8],
             spare_replies: w[9],
+            process_slots: w[10],
+            heap_used_bytes: w[11],
+            heap_mapped_bytes: w[12],
+            channels: w[13],
+            connections: w[14],
+            threads: w[15],
         }
     }
 }
@@ -563,11 +607,11 @@ mod tests {
         );
         assert_eq!(decode(op::PULSE_SEND, &[3, 200, 9]), Err(EINVAL));
         assert_eq!(decode(op::PULSE_SEND, &[3, 1, 1 << 33]), Err(EINVAL));
-        assert_eq!(decode(op::CHANNEL_CREATE, &[1 << 32, 1]), Err(EINVAL));
-        assert_eq!(decode(op::CHANNEL_CREATE, &[8]), Err(EINVAL));
+        assert_eq!(decode(op::CHANNEL_CREATE, &[1 << 32]), Err(EINVAL));
+        assert_eq!(decode(op::CHANNEL_CREATE, &[]), Err(EINVAL));
         assert_eq!(
-            decode(op::CHANNEL_CREATE, &[8, 2]),
-            Ok(Request::ChannelCreate { flags: 8, tid: 2 })
+            decode(op::CHANNEL_CREATE, &[8]),
+            Ok(Request::ChannelCreate { flags: 8 })
         );
         assert_eq!(
             decode(op::CHANNEL_DESTROY, &[7]),
@@ -588,10 +632,18 @@ mod tests {
         );
         assert_eq!(decode(op::THREAD_CREATE, &[0x1000, 0x2000]), Err(EINVAL));
         assert_eq!(
-            decode(op::THREAD_EXIT, &[2, 42]),
-            Ok(Request::ThreadExit { tid: 2, value: 42 })
+            decode(op::THREAD_EXIT, &[42]),
+            Ok(Request::ThreadExit { value: 42 })
         );
         assert_eq!(decode(op::THREAD_JOIN, &[1 << 40]), Err(EINVAL));
+        // Only these act on the caller's thread, so only these need the
+        // trap that names it.
+        let all = (0..32).map(|n| op::TAG | n);
+        let thread_ops: Vec<u64> = all.filter(|&l| needs_thread(l)).collect();
+        assert_eq!(
+            thread_ops,
+            [op::CHANNEL_CREATE, op::THREAD_EXIT, op::THREAD_JOIN]
+        );
     }
 
     #[test]
@@ -638,7 +690,14 @@ mod tests {
             largest_free_bits: 8,
             processes: 9,
             spare_replies: 10,
+            process_slots: 11,
+            heap_used_bytes: 12,
+            heap_mapped_bytes: 13,
+            channels: 14,
+            connections: 15,
+            threads: 16,
         };
         assert_eq!(Census::from_words(&c.to_words()), c);
+        assert_eq!(c.to_words(), core::array::from_fn(|i| i as u64 + 1));
     }
 }

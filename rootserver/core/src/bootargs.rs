@@ -16,7 +16,8 @@ pub enum Mode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootArgs<'a> {
     pub mode: Mode,
-    /// `qsoe.tests=<substring>`: run only tests whose names contain it.
+    /// `qsoe.tests=<a,b,...>`: run only tests whose names contain one of
+    /// the fragments (`qsoe_abi::suite::selects`).
     pub test_filter: Option<&'a str>,
 }
 
@@ -44,7 +45,8 @@ impl<'a> BootArgs<'a> {
 
     /// Whether the test `name` is selected.
     pub fn selects(&self, name: &str) -> bool {
-        self.test_filter.is_none_or(|f| name.contains(f))
+        self.test_filter
+            .is_none_or(|f| qsoe_abi::suite::selects(f, name))
     }
 }
 

@@ -50,6 +50,10 @@ pub enum Problem {
     Missing,
     /// An init command has no program path.
     EmptyCommand,
+    /// A program lists an ability `qsoe_abi::grants` does not know.
+    UnknownAbility(String),
+    /// A program lists an ability twice.
+    RepeatedAbility(String),
     /// An init command's program is not a `[[program]]` of the manifest.
     UnknownProgram(String),
     /// An init argument contains a byte its encoding cannot carry.
@@ -105,6 +109,14 @@ impl fmt::Display for Problem {
             }
             Self::Missing => write!(f, "missing; the system cannot boot without it"),
             Self::EmptyCommand => write!(f, "command is empty; it needs a program path"),
+            Self::UnknownAbility(name) => {
+                let known: Vec<&str> = qsoe_abi::grants::Abilities::NAMED
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect();
+                write!(f, "unknown ability {name:?} (known: {})", known.join(", "))
+            }
+            Self::RepeatedAbility(name) => write!(f, "ability {name:?} is listed twice"),
             Self::UnknownProgram(path) => write!(f, "{path:?} is not a [[program]] path"),
             Self::ForbiddenByte { arg, byte } => {
                 write!(f, "argument {arg:?} contains byte {byte:#04x}, which init's command file cannot carry")

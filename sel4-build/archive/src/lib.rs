@@ -108,6 +108,11 @@ pub fn entries(manifest: &Manifest, sources: &Sources) -> Result<Vec<Entry>, Err
         let data = file.text.clone().into_bytes();
         entries.push(Entry::new(&file.path, archive::FILE_MODE, data));
     }
+    entries.push(Entry::new(
+        qsoe_abi::grants::GRANTS_PATH,
+        archive::FILE_MODE,
+        manifest.grants(),
+    ));
     for (mode, commands) in manifest.init.modes() {
         let data = init_script::encode(commands);
         entries.push(Entry::new(

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Problem};
 use crate::init_script;
+use qsoe_abi::grants::{Abilities, GRANTS_PATH};
 
 /// The path taskman starts first; a manifest without it cannot boot.
 pub const INIT_PATH: &str = "/sbin/init";
@@ -35,6 +36,9 @@ pub struct Program {
     pub source: Source,
     /// Keep only this many leading bytes (for loader error-path fixtures).
     pub truncate: Option<u64>,
+    /// What its processes may do beyond the ordinary (`qsoe_abi::grants`),
+    /// each name known and listed once.
+    pub abilities: Vec<String>,
 }
 
 /// Where a program's file comes from.
@@ -85,6 +89,8 @@ struct RawProgram {
     bin: Option<String>,
     elf: Option<PathBuf>,
     truncate: Option<u64>,
+    #[serde(default)]
+    abilities: Vec<String>,
 }
 
 impl Manifest {
@@ -115,7 +121,8 @@ impl Manifest {
             .iter()
             .map(|mode| (init_script::path(mode), format!("[init] {mode}")))
             .collect();
-        for (path, label) in &generated {
+        let grants = (GRANTS_PATH.to_owned(), "the abilities file".to_owned());
+        for (path, label) in generated.iter().chain([&grants]) {
             taken.insert(path, label.clone());
         }
         for (path, label) in self.labelled_paths() {
@@ -165,6 +172,25 @@ impl Manifest {
     }
 }
 
+impl Manifest {
+    /// The contents of `GRANTS_PATH`: each program with abilities, one per
+    /// line.
+    pub fn grants(&self) -> Vec<u8> {
+        let sep = char::from(qsoe_abi::grants::SEPARATOR).to_string();
+        let lines: Vec<String> = self
+            .programs
+            .iter()
+            .filter(|p| !p.abilities.is_empty())
+            .map(|p| {
+                let mut fields = vec![p.path.clone()];
+                fields.extend(p.abilities.iter().cloned());
+                fields.join(&sep)
+            })
+            .collect();
+        lines.join("\n").into_bytes()
+    }
+}
+
 impl Program {
     fn from_raw(raw: RawProgram) -> Result<Self, Error> {
         let source = match (raw.bin, raw.elf) {
@@ -173,11 +199,21 @@ impl Program {
             (None, None) => Err(Problem::NoSource),
             (Some(_), Some(_)) => Err(Problem::TwoSources),
         };
-        let source = source.map_err(|problem| Error::entry(program_label(&raw.path), problem))?;
+        let label = program_label(&raw.path);
+        let source = source.map_err(|problem| Error::entry(&label, problem))?;
+        for (i, name) in raw.abilities.iter().enumerate() {
+            if Abilities::from_name(name).is_none() {
+                return Err(Error::entry(&label, Problem::UnknownAbility(name.clone())));
+            }
+            if raw.abilities[..i].contains(name) {
+                return Err(Error::entry(&label, Problem::RepeatedAbility(name.clone())));
+            }
+        }
         Ok(Self {
             path: raw.path,
             source,
             truncate: raw.truncate,
+            abilities: raw.abilities,
         })
     }
 
@@ -298,6 +334,25 @@ mod tests {
 
     fn program(path: &str) -> String {
         format!("[[program]]\npath = {}\nbin = \"true\"\n", quote(path))
+    }
+
+    #[test]
+    fn abilities_are_known_names_listed_once_and_land_in_the_grants_file() {
+        let m = Manifest::parse(&format!(
+            "{INIT}[[program]]\npath = \"/bin/t\"\nbin = \"t\"\nabilities = [\"census\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(m.grants(), b"/bin/t\x1fcensus");
+        let (entry, found) =
+            problem("[[program]]\npath = \"/bin/t\"\nbin = \"t\"\nabilities = [\"root\"]\n");
+        assert_eq!(entry, "[[program]] \"/bin/t\"");
+        assert!(matches!(found, Problem::UnknownAbility(n) if n == "root"));
+        let (_, found) = problem(
+            "[[program]]\npath = \"/bin/t\"\nbin = \"t\"\nabilities = [\"census\", \"census\"]\n",
+        );
+        assert!(matches!(found, Problem::RepeatedAbility(_)));
+        let (_, found) = problem("[[file]]\npath = \"/etc/grants\"\ntext = \"\"\n");
+        assert!(matches!(found, Problem::DuplicatePath { .. }));
     }
 
     #[test]
@@ -466,7 +521,7 @@ mod tests {
             matches!(&found, Problem::InsideFile { other } if other == "[[program]] \"/sbin/init\"")
         );
         let (_, found) = problem(&program("/etc"));
-        assert!(matches!(&found, Problem::HoldsFile { other } if other == "[init] bench"));
+        assert!(matches!(&found, Problem::HoldsFile { other } if other == "the abilities file"));
         let (_, found) = problem(&format!("{}{}", program("/bin/a/b"), program("/bin/a")));
         assert!(
             matches!(&found, Problem::HoldsFile { other } if other == "[[program]] \"/bin/a/b\"")

@@ -54,12 +54,13 @@ fn pack_writes_the_archive_and_reports_it() {
     assert_eq!(
         text(&output.stdout),
         format!(
-            "archive: {} (4 entries, {} bytes)\n",
+            "archive: {} (5 entries, {} bytes)\n",
             out.display(),
             bytes.len()
         )
     );
-    assert_eq!(cpio_reader::iter_files(&bytes).count(), 4);
+    // init, the abilities file and the three init command files.
+    assert_eq!(cpio_reader::iter_files(&bytes).count(), 5);
     let leftovers: Vec<_> = fs::read_dir(out.parent().unwrap()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
 }

@@ -21,7 +21,7 @@ fn default_manifest() -> PathBuf {
     .collect()
 }
 
-const PROGRAMS: [(&str, &str); 11] = [
+const PROGRAMS: [(&str, &str); 13] = [
     ("/sbin/init", "init"),
     ("/bin/hello", "hello"),
     ("/bin/true", "true"),
@@ -31,6 +31,8 @@ const PROGRAMS: [(&str, &str); 11] = [
     ("/bin/pause", "pause"),
     ("/bin/ipc-peer", "ipc-peer"),
     ("/bin/core-id", "core-id"),
+    ("/bin/greedy", "greedy"),
+    ("/bin/greedy-granted", "greedy"),
     ("/bin/qsoe-test", "qsoe-test"),
     ("/bin/qsoe-bench", "qsoe-bench"),
 ];
@@ -80,7 +82,8 @@ fn default_manifest_packs_once_its_programs_exist() {
     let entries: Vec<(&str, &[u8])> = cpio_reader::iter_files(&archive.bytes)
         .map(|e| (e.name(), e.file()))
         .collect();
-    assert_eq!(entries.len(), PROGRAMS.len() + 2 + 3);
+    // Programs, two fixtures, the abilities file, three init files.
+    assert_eq!(entries.len(), PROGRAMS.len() + 2 + 1 + 3);
     let contents = |name: &str| entries.iter().find(|e| e.0 == name).unwrap().1;
     assert_eq!(contents("sbin/init"), riscv_program("init"));
     assert_eq!(contents("bin/truncated-elf"), &riscv_program("true")[..512]);
@@ -90,4 +93,9 @@ fn default_manifest_packs_once_its_programs_exist() {
     );
     assert_eq!(contents("etc/init/test"), b"/bin/qsoe-test");
     assert_eq!(contents("etc/init/bench"), b"/bin/qsoe-bench");
+    // Only init and the test suite may take a census.
+    assert_eq!(
+        contents("etc/grants"),
+        b"/sbin/init\x1fcensus\n/bin/greedy-granted\x1fcensus\n/bin/qsoe-test\x1fcensus"
+    );
 }

@@ -78,6 +78,7 @@ fn archive_round_trips() {
         "bin/hello",
         "bin/not-elf",
         "bin/truncated-elf",
+        "etc/grants",
         "etc/init/bench",
         "etc/init/run",
         "etc/init/test",
@@ -86,7 +87,7 @@ fn archive_round_trips() {
     ];
     assert_eq!(names, expected, "sorted by path, without the leading /");
     let inodes: Vec<u32> = entries.iter().map(|e| e.2).collect();
-    assert_eq!(inodes, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(inodes, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
     let entry = |name: &str| entries.iter().find(|e| e.0 == name).unwrap();
     let program = |name: &str, contents: Vec<u8>| {
@@ -103,6 +104,7 @@ fn archive_round_trips() {
         assert_eq!(entry(name).3, contents, "{name}");
     };
     file("bin/not-elf", b"#!/bin/sh\necho this is not an ELF\n");
+    file("etc/grants", b"");
     file(
         "etc/init/run",
         b"/bin/hello\x1fhello from the manifest\x1f\n/usr/bin/foreign",

@@ -192,6 +192,16 @@ pub mod fault {
     pub const USER_EXCEPTION_SP: usize = 1;
     pub const USER_EXCEPTION_NUMBER: usize = 2;
     pub const USER_EXCEPTION_CODE: usize = 3;
+    /// Message registers of an unknown-syscall fault: the registers the
+    /// kernel reports, and the ones a label-0 reply of that many words
+    /// writes back (in this order) before the thread resumes.
+    pub const UNKNOWN_SYSCALL_FAULT_IP: usize = 0;
+    pub const UNKNOWN_SYSCALL_SP: usize = 1;
+    pub const UNKNOWN_SYSCALL_RA: usize = 2;
+    pub const UNKNOWN_SYSCALL_A0: usize = 3;
+    pub const UNKNOWN_SYSCALL_A6: usize = 9;
+    pub const UNKNOWN_SYSCALL_SYSCALL: usize = 10;
+    pub const UNKNOWN_SYSCALL_LENGTH: usize = 11;
 }
 
 /// VM attributes for page and page-table mappings.

@@ -2,7 +2,7 @@
 //! kernel facts in sel4-config, with the seL4 kernel actually built.
 //!
 //! Runs when `SEL4_SRC` names the kernel source; the build directory is
-//! `QSOE_KERNEL_BUILD`, or `build/kernel` in the workspace. Instead of parsing
+//! `QSOE_KERNEL_BUILD`, or `build/kernel-debug` in the workspace. Instead of parsing
 //! C enums and macros, the test lets the RISC-V C compiler evaluate each
 //! expression against the real headers and reads the results back out of
 //! the object file, so conditional enumerators and computed values come out
@@ -211,6 +211,13 @@ fn checks() -> Vec<Check> {
         "seL4_UserException_SP" => fault::USER_EXCEPTION_SP;
         "seL4_UserException_Number" => fault::USER_EXCEPTION_NUMBER;
         "seL4_UserException_Code" => fault::USER_EXCEPTION_CODE;
+        "seL4_UnknownSyscall_FaultIP" => fault::UNKNOWN_SYSCALL_FAULT_IP;
+        "seL4_UnknownSyscall_SP" => fault::UNKNOWN_SYSCALL_SP;
+        "seL4_UnknownSyscall_RA" => fault::UNKNOWN_SYSCALL_RA;
+        "seL4_UnknownSyscall_A0" => fault::UNKNOWN_SYSCALL_A0;
+        "seL4_UnknownSyscall_A6" => fault::UNKNOWN_SYSCALL_A6;
+        "seL4_UnknownSyscall_Syscall" => fault::UNKNOWN_SYSCALL_SYSCALL;
+        "seL4_UnknownSyscall_Length" => fault::UNKNOWN_SYSCALL_LENGTH;
 
         // Flags and attributes.
         "seL4_RISCV_Default_VMAttributes" => vm_attributes::DEFAULT;
@@ -359,8 +366,8 @@ fn config_checks() -> [(&'static str, &'static str, Value); 15] {
         "FIRST_HART_ID" => kernel::FIRST_HART_ID;
         "PLAT" => platform::PLATFORM;
         "SEL4_ARCH" => platform::SEL4_ARCH;
-        "DEBUG_BUILD" => platform::DEBUG;
-        "PRINTING" => platform::DEBUG;
+        "DEBUG_BUILD" => platform::KERNEL_DEBUG;
+        "PRINTING" => platform::KERNEL_DEBUG;
         "KERNEL_MCS" => platform::MCS;
         "MAX_NUM_NODES" => platform::HARTS;
     }
@@ -399,7 +406,7 @@ fn sel4_sys_matches_the_kernel() {
     };
     let build = env::var_os("QSOE_KERNEL_BUILD")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("build/kernel"));
+        .unwrap_or_else(|| workspace_root().join("build/kernel-debug"));
     assert!(
         src.join("libsel4/include/sel4/sel4.h").is_file(),
         "SEL4_SRC={} does not look like the seL4 source (no libsel4/include/sel4/sel4.h)",

@@ -66,6 +66,9 @@ pub struct Outcome {
     pub name: String,
     /// `Err` holds why it failed, followed by the console tail.
     pub result: Result<(), String>,
+    /// From its start line to its result, on the clock `feed_at` was given;
+    /// `None` when no start line was seen.
+    pub elapsed: Option<Duration>,
 }
 
 /// Everything a run showed, ready to be turned into trials.
@@ -127,8 +130,11 @@ pub struct Console {
     tail: VecDeque<String>,
     /// The `N` of `qsoe-suite: start N`, plus every `more N` after it.
     announced: Option<usize>,
-    /// Tests that started and have not reported yet, oldest first.
-    running: Vec<String>,
+    /// Tests that started and have not reported yet, oldest first, each
+    /// with the time its start line came.
+    running: Vec<(String, Duration)>,
+    /// The time of the line being fed.
+    now: Duration,
     /// Reported results, in console order.
     results: Vec<Outcome>,
     /// How often each name has reported, to catch duplicates.
@@ -140,6 +146,14 @@ pub struct Console {
 impl Console {
     /// Takes one console line and returns the phase after it.
     pub fn feed(&mut self, raw: &str) -> Phase {
+        let now = self.now;
+        self.feed_at(raw, now)
+    }
+
+    /// Takes one console line that came `at` after the boot began (for
+    /// test durations) and returns the phase after it.
+    pub fn feed_at(&mut self, raw: &str, at: Duration) -> Phase {
+        self.now = at;
         // Consoles end lines with `\r\n` or `\n\r`; either way, strip it.
         // The tail keeps indentation, which register dumps and tables need.
         let kept = raw.trim_end().trim_start_matches('\r');
@@ -158,8 +172,8 @@ impl Console {
             }
             Line::SuiteEnd => self.phase = Phase::Ended,
             Line::TestStart(name) => {
-                if !self.running.iter().any(|r| r == name) {
-                    self.running.push(name.to_owned());
+                if !self.running.iter().any(|(r, _)| r == name) {
+                    self.running.push((name.to_owned(), at));
                 }
             }
             Line::TestOk(name) => self.record(name, Ok(())),
@@ -186,6 +200,11 @@ impl Console {
         self.phase
     }
 
+    /// The results reported so far, in console order.
+    pub fn results(&self) -> &[Outcome] {
+        &self.results
+    }
+
     fn is_fatal(&self, line: &str) -> bool {
         FATAL_MARKERS.iter().any(|&marker| {
             line.contains(marker) && !(marker == POWER_OFF_MARKER && self.phase == Phase::Ended)
@@ -195,7 +214,13 @@ impl Console {
     /// Records a result; the tail is taken now, so a failure shows the
     /// console as it was when the test gave up.
     fn record(&mut self, name: &str, result: Result<(), String>) {
-        self.running.retain(|r| r != name);
+        let started = self
+            .running
+            .iter()
+            .find(|(r, _)| r == name)
+            .map(|&(_, at)| at);
+        let elapsed = started.map(|at| self.now.saturating_sub(at));
+        self.running.retain(|(r, _)| r != name);
         let count = self.reports.entry(name.to_owned()).or_default();
         *count += 1;
         let count = *count;
@@ -203,6 +228,7 @@ impl Console {
             Outcome {
                 name: name.to_owned(),
                 result: result.map_err(|reason| self.with_tail(&reason)),
+                elapsed,
             }
         } else {
             // Keep the first result under the real name; a filter must pick
@@ -217,6 +243,7 @@ impl Console {
                     "`{name}` reported a result {count} times (this one said: {said}); \
                      test names must be unique"
                 ))),
+                elapsed,
             }
         };
         self.results.push(outcome);
@@ -259,13 +286,14 @@ impl Console {
     pub fn finish(self, termination: &Termination) -> Report {
         let trouble = self.trouble(termination);
         let mut tests = self.results.clone();
-        for name in &self.running {
+        for (name, at) in &self.running {
             let why = trouble
                 .as_deref()
                 .unwrap_or("the suite ended without its result");
             tests.push(Outcome {
                 name: name.clone(),
                 result: Err(self.with_tail(&format!("did not finish: {why}"))),
+                elapsed: Some(self.now.saturating_sub(*at)),
             });
         }
 
@@ -303,6 +331,7 @@ impl Console {
         Outcome {
             name: name.to_owned(),
             result: Err(self.with_tail(why)),
+            elapsed: None,
         }
     }
 }
@@ -666,7 +695,8 @@ mod tests {
             report.tests,
             [Outcome {
                 name: "a".into(),
-                result: Ok(())
+                result: Ok(()),
+                elapsed: Some(Duration::ZERO),
             }]
         );
         assert_eq!(report.harness, []);
@@ -722,7 +752,8 @@ mod tests {
             report.tests,
             [Outcome {
                 name: "a".into(),
-                result: Ok(())
+                result: Ok(()),
+                elapsed: None,
             }]
         );
         assert_eq!(report.harness, []);
@@ -753,6 +784,21 @@ mod tests {
             Phase::Crashed
         );
         assert_eq!(console.phase(), Phase::Crashed);
+    }
+
+    #[test]
+    fn durations_run_from_start_line_to_result() {
+        let mut console = Console::default();
+        let s = Duration::from_secs;
+        console.feed_at("qsoe-suite: start 2", s(1));
+        console.feed_at("qsoe-test: a start", s(2));
+        console.feed_at("qsoe-test: b start", s(3));
+        console.feed_at("qsoe-test: a ok", s(7));
+        console.feed_at("qsoe-suite: end", s(9));
+        let report = console.finish(&CLEAN_EXIT);
+        assert_eq!(report.tests[0].elapsed, Some(s(5)));
+        assert_eq!(report.tests[1].name, "b");
+        assert_eq!(report.tests[1].elapsed, Some(s(6)));
     }
 
     #[test]

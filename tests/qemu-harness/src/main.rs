@@ -14,9 +14,9 @@ use std::io::Write;
 use std::iter;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Trial};
 
 use console::{Console, Outcome, Report, Termination};
 use qemu::Launch;
@@ -24,7 +24,7 @@ use qemu::Launch;
 const USAGE: &str = "\
 usage:
   qemu-harness run <image> [--append TEXT]
-  qemu-harness test <image> [--timeout SECS] [--append TEXT] [--log PATH] [FILTER and other libtest options...]
+  qemu-harness test <image> [--timeout SECS] [--append TEXT] [--log PATH] [--label NAME] [FILTER and other libtest options...]
   qemu-harness bench <image> [--timeout SECS] [--append TEXT] [--log PATH]
 
 run    boots interactively (quit QEMU with Ctrl-A x)
@@ -33,6 +33,8 @@ bench  runs the in-guest benchmarks and prints their `bench: ` lines
 --timeout  kills QEMU after SECS seconds (default 300)
 --append   extra kernel command line words, after the mode
 --log      where the console goes (default: qemu-test.log or qemu-bench.log beside the image)
+--label    names this boot in the summary (`qemu-NAME: N passed, N failed`) and the log
+           (qemu-test-NAME.log), for a second image in one run
 QSOE_VERBOSE=1 also echoes the console to stderr while it runs.";
 
 /// Exit code of a run with failures, as `cargo test` uses.
@@ -54,6 +56,8 @@ struct Options {
     timeout: Option<Duration>,
     append: Option<String>,
     log: Option<PathBuf>,
+    /// Names the boot in the summary line and the default log.
+    label: Option<String>,
     /// Everything else, for libtest-mimic (test mode only).
     rest: Vec<String>,
 }
@@ -99,6 +103,7 @@ fn parse(args: Vec<String>) -> Result<Options, String> {
         timeout: None,
         append: None,
         log: None,
+        label: None,
         rest: Vec::new(),
     };
     while let Some(arg) = args.next() {
@@ -119,6 +124,7 @@ fn parse(args: Vec<String>) -> Result<Options, String> {
                 });
             }
             "--log" => options.log = Some(value()?.into()),
+            "--label" => options.label = Some(value()?),
             _ => options.rest.push(arg),
         }
     }
@@ -164,16 +170,20 @@ fn bootargs(mode: &str, append: Option<&str>) -> String {
 }
 
 /// Boots the image headless in `mode`, logging the console, and returns how
-/// QEMU ended together with what the console said.
+/// QEMU ended together with what the console said. `echo` sees every line
+/// once the console has taken it.
 fn boot(
     options: &Options,
     mode: &str,
-    mut echo: impl FnMut(&str),
+    mut echo: impl FnMut(&str, &Console),
 ) -> Result<(Console, Termination), String> {
     let launch = Launch::headless(&options.image, &bootargs(mode, options.append.as_deref()));
     let log_path = options.log.clone().unwrap_or_else(|| {
         let dir = options.image.parent().unwrap_or(Path::new(""));
-        dir.join(format!("qemu-{mode}.log"))
+        match &options.label {
+            Some(label) => dir.join(format!("qemu-{mode}-{label}.log")),
+            None => dir.join(format!("qemu-{mode}.log")),
+        }
     });
     let mut log = File::create(&log_path)
         .map_err(|e| format!("cannot create log `{}`: {e}", log_path.display()))?;
@@ -184,11 +194,11 @@ fn boot(
     eprintln!("console log: {}", log_path.display());
     let mut console = Console::default();
     let termination = launch
-        .run_watched(timeout, &mut console, |line| {
+        .run_watched(timeout, &mut console, |line, console| {
             if verbose {
                 eprintln!("{line}");
             }
-            echo(line);
+            echo(line, console);
             writeln!(log, "{line}")
         })
         .map_err(|e| e.to_string())?;
@@ -197,49 +207,117 @@ fn boot(
 
 fn test(options: Options) -> Result<ExitCode, String> {
     // Parse libtest's options before booting, so a typo costs no boot.
-    let mut args =
+    let args =
         Arguments::from_iter(iter::once("qemu-harness".to_owned()).chain(options.rest.clone()));
-    // The outcomes are already known; one thread keeps the guest's order.
-    args.test_threads = Some(1);
-    let (console, termination) = boot(&options, "test", |_| {})?;
-    Ok(report(&args, console.finish(&termination)))
-}
-
-/// Reports the run through libtest-mimic, then the one summary line.
-fn report(args: &Arguments, report: Report) -> ExitCode {
-    let mut trials: Vec<Trial> = report.tests.into_iter().map(trial).collect();
-    // A broken boot must fail the run even when a filter hides its trial.
-    let mut hidden = 0;
-    for outcome in report.harness {
-        let trial = trial(outcome.clone());
-        if !args.list && (args.is_filtered_out(&trial) || args.is_ignored(&trial)) {
-            if let Err(why) = &outcome.result {
-                eprintln!("{} FAILED (shown despite the filter): {why}", outcome.name);
-                hidden += 1;
+    let began = Instant::now();
+    let mut shown = 0;
+    match &options.label {
+        Some(label) => println!("\nrunning the in-guest suite (one QEMU boot: {label})"),
+        None => println!("\nrunning the in-guest suite (one QEMU boot)"),
+    }
+    let (console, termination) = boot(&options, "test", |_, console| {
+        // Each result as soon as the guest prints it.
+        for outcome in &console.results()[shown..] {
+            if !hidden(&args, outcome) && !args.list {
+                println!("{}", result_line(outcome));
             }
         }
-        trials.push(trial);
-    }
-    let conclusion = libtest_mimic::run(args, trials);
-    if args.list {
-        return ExitCode::SUCCESS;
-    }
-    let failed = conclusion.num_failed + hidden;
-    println!("qemu: {} passed, {failed} failed", conclusion.num_passed);
-    if failed > 0 {
-        ExitCode::from(FAILED)
+        shown = console.results().len();
+    })?;
+    let report = console.finish(&termination);
+    let summary = match &options.label {
+        Some(label) => format!("qemu-{label}"),
+        None => "qemu".to_owned(),
+    };
+    Ok(summarize(&args, report, shown, began.elapsed(), &summary))
+}
+
+/// Whether the libtest filter given on the command line leaves `outcome` out.
+fn hidden(args: &Arguments, outcome: &Outcome) -> bool {
+    let trial = Trial::test(outcome.name.clone(), || Ok(()));
+    args.is_filtered_out(&trial) || args.is_ignored(&trial)
+}
+
+/// `test NAME ... ok (1.23s)`, as `cargo test` prints it, with the time the
+/// guest took from the test's start line to its result.
+fn result_line(outcome: &Outcome) -> String {
+    let verdict = if outcome.result.is_ok() {
+        "ok"
     } else {
-        ExitCode::SUCCESS
+        "FAILED"
+    };
+    match outcome.elapsed {
+        Some(t) => format!(
+            "test {} ... {verdict} ({:.2}s)",
+            outcome.name,
+            t.as_secs_f64()
+        ),
+        None => format!("test {} ... {verdict}", outcome.name),
     }
 }
 
-fn trial(outcome: Outcome) -> Trial {
-    let Outcome { name, result } = outcome;
-    Trial::test(name, move || result.map_err(Failed::from))
+/// Prints what the live lines could not show (tests that never finished,
+/// failures of the run itself, every failure's console tail), then the
+/// totals and the one summary line. `shown` results were printed live.
+fn summarize(
+    args: &Arguments,
+    report: Report,
+    shown: usize,
+    elapsed: Duration,
+    summary: &str,
+) -> ExitCode {
+    let Report { tests, harness } = report;
+    if args.list {
+        for t in tests.iter().filter(|t| !hidden(args, t)) {
+            println!("{}: test", t.name);
+        }
+        return ExitCode::SUCCESS;
+    }
+    // A broken boot must fail the run even when a filter hides its trial.
+    let late: Vec<&Outcome> = tests[shown.min(tests.len())..]
+        .iter()
+        .filter(|t| !hidden(args, t))
+        .chain(&harness)
+        .collect();
+    for outcome in &late {
+        println!("{}", result_line(outcome));
+    }
+    let counted: Vec<&Outcome> = tests
+        .iter()
+        .filter(|t| !hidden(args, t))
+        .chain(&harness)
+        .collect();
+    let failures: Vec<&&Outcome> = counted.iter().filter(|t| t.result.is_err()).collect();
+    let passed = counted.len() - failures.len();
+    if !failures.is_empty() {
+        println!("\nfailures:\n");
+        for f in &failures {
+            if let Err(why) = &f.result {
+                println!("---- {} ----\n{why}\n", f.name);
+            }
+        }
+        println!("failures:");
+        for f in &failures {
+            println!("    {}", f.name);
+        }
+    }
+    let verdict = if failures.is_empty() { "ok" } else { "FAILED" };
+    println!(
+        "\ntest result: {verdict}. {passed} passed; {} failed; 0 ignored; 0 measured; {} filtered out; finished in {:.2}s\n",
+        failures.len(),
+        tests.iter().filter(|t| hidden(args, t)).count(),
+        elapsed.as_secs_f64()
+    );
+    println!("{summary}: {passed} passed, {} failed", failures.len());
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(FAILED)
+    }
 }
 
 fn bench(options: Options) -> Result<ExitCode, String> {
-    let (console, termination) = boot(&options, "bench", |line| {
+    let (console, termination) = boot(&options, "bench", |line, _| {
         let line = line.trim();
         if line.starts_with("bench: ") {
             println!("{line}");
@@ -275,7 +353,7 @@ mod tests {
     #[test]
     fn test_mode_keeps_its_flags_and_forwards_the_rest() {
         let options = parse(args(
-            "test build/img --timeout 60 smp --append a --log x.log --append b --exact",
+            "test build/img --timeout 60 smp --append a --log x.log --append b --exact --label r",
         ))
         .unwrap();
         assert_eq!(
@@ -286,6 +364,7 @@ mod tests {
                 timeout: Some(Duration::from_secs(60)),
                 append: Some("a b".to_owned()),
                 log: Some("x.log".into()),
+                label: Some("r".to_owned()),
                 rest: args("smp --exact"),
             }
         );
@@ -300,6 +379,7 @@ mod tests {
             "test img --timeout",
             "test img --timeout 0",
             "test img --timeout soon",
+            "test img --label",
             "run img --timeout 5",
             "run img extra",
             "bench img smp",

@@ -102,13 +102,14 @@ impl Launch {
     }
 
     /// Runs QEMU with its console piped through `console`, calling `on_line`
-    /// for every line (for the log). Never waits past `limit`: QEMU is
-    /// killed then, and always before this returns.
+    /// for every line once the console has taken it (for the log and the
+    /// live report). Never waits past `limit`: QEMU is killed then, and
+    /// always before this returns.
     pub fn run_watched(
         &self,
         limit: Duration,
         console: &mut Console,
-        mut on_line: impl FnMut(&str) -> io::Result<()>,
+        mut on_line: impl FnMut(&str, &Console) -> io::Result<()>,
     ) -> io::Result<Termination> {
         let start = Instant::now();
         let mut child = KillOnDrop(
@@ -142,8 +143,8 @@ impl Launch {
         let termination = loop {
             match received.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(line) => {
-                    on_line(&line)?;
-                    let now = console.feed(&line);
+                    let now = console.feed_at(&line, start.elapsed());
+                    on_line(&line, console)?;
                     if now != phase {
                         phase = now;
                         let grace = match now {
