@@ -4,10 +4,19 @@
 
 TARGET       := riscv64gc-unknown-none-elf
 BUILD        := $(CURDIR)/build
-KERNEL_BUILD := $(BUILD)/kernel
-KERNEL_ELF   := $(KERNEL_BUILD)/kernel.elf
+# Two kernels from cmake/platform.conf: the debug one (debug calls and
+# printing; the census needs them) for the test suite, the release one for
+# `make run`, `make bench` and a smoke boot of the suite.
+DEBUG_KERNEL   := $(BUILD)/kernel-debug
+RELEASE_KERNEL := $(BUILD)/kernel-release
+# The images: the release kernel's, and the debug kernel's for `make test`.
 IMAGE        := $(BUILD)/qsoe-image.elf
+TEST_IMAGE   := $(BUILD)/qsoe-test-image.elf
+# Taskman and the loader are built once per kernel; the release build has
+# a target directory of its own so that neither rebuilds the other.
 TARGET_DIR   := $(CURDIR)/target/$(TARGET)/release
+RELEASE_TARGET_ROOT := $(CURDIR)/target/kernel-release
+RELEASE_TARGET_DIR  := $(RELEASE_TARGET_ROOT)/$(TARGET)/release
 HARNESS      := cargo run --quiet --release -p qemu-harness --
 # What goes into the boot archive; point it at your own manifest to add
 # programs built elsewhere: `make run MANIFEST=path/to/mine.toml`.
@@ -15,12 +24,13 @@ MANIFEST     ?= manifests/default.toml
 USERLAND_DIR := $(CURDIR)/target/$(TARGET)/userland
 ARCHIVE      := $(BUILD)/archive.cpio
 
-export QSOE_KERNEL_BUILD := $(KERNEL_BUILD)
+# The kernel build the ABI drift test compares our bindings with.
+export QSOE_KERNEL_BUILD := $(DEBUG_KERNEL)
 export QSOE_ARCHIVE := $(ARCHIVE)
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: fuzz run test bench image kernel archive userland setup setup-kernel host-test cross-build lint qemu-test need-sel4 clean
+.PHONY: fuzz run test bench image test-image kernel archive userland setup setup-kernel host-test cross-build lint qemu-test need-sel4 clean
 
 run: need-sel4 image
 	$(HARNESS) run $(IMAGE)
@@ -50,7 +60,8 @@ need-sel4:
 	fi
 
 kernel: need-sel4 setup-kernel
-	@sel4-build/build-kernel.sh $(KERNEL_BUILD)
+	@sel4-build/build-kernel.sh $(DEBUG_KERNEL) debug
+	@sel4-build/build-kernel.sh $(RELEASE_KERNEL) release
 
 userland:
 	cargo build --profile userland --target $(TARGET) -p qsoe-userland
@@ -61,11 +72,21 @@ archive: userland
 	cargo run --quiet --release -p qsoe-archive -- pack \
 	  --manifest $(MANIFEST) --bin-dir $(USERLAND_DIR) --out $(ARCHIVE)
 
+# The release kernel's image (`make run`, `make bench`).
 image: kernel archive
+	QSOE_KERNEL_FLAVOUR=release cargo build --release --target $(TARGET) \
+	  --target-dir $(RELEASE_TARGET_ROOT) -p taskman
+	QSOE_KERNEL_FLAVOUR=release QSOE_KERNEL_ELF=$(RELEASE_KERNEL)/kernel.elf \
+	  QSOE_ROOTSERVER_ELF=$(RELEASE_TARGET_DIR)/taskman \
+	  cargo build --release --target $(TARGET) --target-dir $(RELEASE_TARGET_ROOT) -p qsoe-loader
+	cp $(RELEASE_TARGET_DIR)/qsoe-loader $(IMAGE)
+
+# The debug kernel's image, which the full suite boots.
+test-image: kernel archive
 	cargo build --release --target $(TARGET) -p taskman
-	QSOE_KERNEL_ELF=$(KERNEL_ELF) QSOE_ROOTSERVER_ELF=$(TARGET_DIR)/taskman \
+	QSOE_KERNEL_ELF=$(DEBUG_KERNEL)/kernel.elf QSOE_ROOTSERVER_ELF=$(TARGET_DIR)/taskman \
 	  cargo build --release --target $(TARGET) -p qsoe-loader
-	cp $(TARGET_DIR)/qsoe-loader $(IMAGE)
+	cp $(TARGET_DIR)/qsoe-loader $(TEST_IMAGE)
 
 lint: archive
 	cargo fmt --all --check
@@ -73,6 +94,8 @@ lint: archive
 	cargo clippy --workspace --lib --tests -- -D warnings
 	cargo clippy --manifest-path fuzz/Cargo.toml -- -D warnings
 	cargo clippy --release --target $(TARGET) -p taskman -p qsoe-loader -p libqsoe -- -D warnings
+	QSOE_KERNEL_FLAVOUR=release cargo clippy --release --target $(TARGET) \
+	  --target-dir $(RELEASE_TARGET_ROOT) -p taskman -- -D warnings
 	cargo clippy --profile userland --target $(TARGET) -p qsoe-userland -- -D warnings
 
 # With SEL4_SRC set the kernel is built first so that the ABI drift test
@@ -83,12 +106,25 @@ host-test: $(if $(SEL4_SRC),kernel)
 cross-build: archive
 	cargo build --release --target $(TARGET) -p taskman -p qsoe-loader
 
-# The suite spawns over 2,000 processes under TCG; allow it 15 minutes.
+# `make test T=ipc::pulse` (or T=a,b: name fragments) boots once and runs
+# only the in-guest tests whose names contain one of them.
+T ?=
+# What the release kernel's boot runs: the tests that need no census.
+RELEASE_SMOKE := boot::bootinfo,smp::every_core_runs,spawn::exit_status,spawn::argv_envp,fault::,ipc::send_receive_reply,ipc::msg_error,ipc::pulse,ipc::server_death_esrvrfault,thread::create_join,security::forged_tid_rejected,security::debug_calls_refused
+
+# The release smoke boot first, then the full suite on the debug kernel
+# (it spawns over 12,000 processes under TCG; allow it 25 minutes). With T,
+# one boot of the debug kernel runs just those tests.
 qemu-test:
 	@if [ -z "$(SEL4_SRC)" ]; then \
 	  echo "QEMU suite skipped: SEL4_SRC is not set (no seL4 kernel tree to build the image from)"; \
+	elif [ -n "$(T)" ]; then \
+	  $(MAKE) --no-print-directory test-image && \
+	  $(HARNESS) test $(TEST_IMAGE) --timeout 1500 --append qsoe.tests=$(T); \
 	else \
-	  $(MAKE) --no-print-directory image && $(HARNESS) test $(IMAGE) --timeout 900; \
+	  $(MAKE) --no-print-directory image test-image && \
+	  $(HARNESS) test $(IMAGE) --timeout 300 --label release --append qsoe.tests=$(RELEASE_SMOKE) && \
+	  $(HARNESS) test $(TEST_IMAGE) --timeout 1500; \
 	fi
 
 clean:

@@ -20,5 +20,14 @@ set(KernelMaxNumNodes "${QSOE_HARTS}" CACHE STRING "")
 set(QEMU_MEMORY "${QSOE_MEMORY_MIB}" CACHE STRING "")
 # A verification build silently turns printing off.
 set(KernelVerificationBuild OFF CACHE BOOL "")
-set(KernelDebugBuild "${QSOE_DEBUG}" CACHE BOOL "")
-set(KernelPrinting "${QSOE_DEBUG}" CACHE BOOL "")
+# The flavour (`cmake -DQSOE_FLAVOUR=debug|release`): only a debug kernel has
+# the debug system calls and prints.
+if(QSOE_FLAVOUR STREQUAL "debug")
+    set(qsoe_debug ON)
+elseif(QSOE_FLAVOUR STREQUAL "release")
+    set(qsoe_debug OFF)
+else()
+    message(FATAL_ERROR "QSOE_FLAVOUR must be debug or release, not '${QSOE_FLAVOUR}'")
+endif()
+set(KernelDebugBuild "${qsoe_debug}" CACHE BOOL "")
+set(KernelPrinting "${qsoe_debug}" CACHE BOOL "")

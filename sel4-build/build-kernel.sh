@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Configures and builds the seL4 kernel from $SEL4_SRC into $1 with the
-# settings cmake/kernel-settings.cmake derives from cmake/platform.conf.
-# Reconfigures from scratch when the source tree or the platform changes.
+# `build-kernel.sh OUT FLAVOUR`: configures and builds the seL4 kernel from
+# $SEL4_SRC into OUT with the settings cmake/kernel-settings.cmake derives
+# from cmake/platform.conf, as a `debug` or `release` kernel. Reconfigures
+# from scratch when the source tree, the platform or the flavour changes.
 set -euo pipefail
 
 out=$1
+flavour=${2:?usage: build-kernel.sh OUT debug|release}
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${SEL4_SRC:?SEL4_SRC must name an seL4 16.0.0 source tree}"
 src=$(cd "$SEL4_SRC" && pwd)
@@ -16,12 +18,12 @@ fi
 
 # The kernel's device tree is dumped from QEMU at configure time, so a new
 # QEMU means a new configuration too.
-stamp="$src $(qemu-system-riscv64 --version | head -1) $(sha256sum "$top/cmake/platform.conf" "$top/cmake/kernel-settings.cmake" | cut -c1-64 | tr '\n' ' ')"
+stamp="$src $flavour $(qemu-system-riscv64 --version | head -1) $(sha256sum "$top/cmake/platform.conf" "$top/cmake/kernel-settings.cmake" | cut -c1-64 | tr '\n' ' ')"
 if [ ! -f "$out/build.ninja" ] || [ "$(cat "$out/.qsoe-config" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$out"
     mkdir -p "$out"
     cmake -G Ninja -S "$src" -B "$out" \
-        -C "$top/cmake/kernel-settings.cmake" \
+        -DQSOE_FLAVOUR="$flavour" -C "$top/cmake/kernel-settings.cmake" \
         -DCMAKE_TOOLCHAIN_FILE="$src/gcc.cmake" >"$out/configure.log" 2>&1 ||
         { cat "$out/configure.log" >&2; exit 1; }
     echo "$stamp" >"$out/.qsoe-config"
@@ -36,4 +38,4 @@ ninja -C "$out" kernel.elf \
     libsel4/arch_include/riscv/sel4/arch/invocation.h \
     libsel4/include/sel4/syscall.h \
     libsel4/include/interfaces/sel4_client.h >/dev/null
-echo "build-kernel: $out/kernel.elf"
+echo "build-kernel: $out/kernel.elf ($flavour)"

@@ -4,7 +4,7 @@
 //! measures the raw round trip here and passes it to `/bin/qsoe-bench`,
 //! which measures the rest through the system's own calls.
 
-use crate::threads::LocalThread;
+use crate::taskman_threads::TaskmanThread;
 use crate::Taskman;
 use sel4::Error;
 use sel4_root_task::println;
@@ -39,7 +39,7 @@ pub fn raw_round_trip(tm: &mut Taskman) -> Result<u64, Error> {
     let endpoint = tm.objects.create(object::ENDPOINT, 0)?;
     let reply = tm.objects.create(object::REPLY, 0)?;
     let result =
-        LocalThread::start(tm, 0, 255, echo_server, [endpoint, reply]).and_then(|server| {
+        TaskmanThread::start(tm, 0, 255, echo_server, [endpoint, reply]).and_then(|server| {
             // The first call runs the server on its own scheduling context until
             // it waits in ReplyRecv; without it, it becomes passive and runs on
             // each caller's donated time, as the fastpath wants.

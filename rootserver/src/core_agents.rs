@@ -13,11 +13,11 @@
 //! never. Done by the agent on the thread's own core, the same operations
 //! need no IPI at all.
 
-use crate::threads::LocalThread;
+use crate::taskman_threads::TaskmanThread;
 use crate::Taskman;
 use alloc::vec::Vec;
 use sel4::{CNode, Error, Tcb};
-use sel4_config::platform::HARTS;
+use sel4_config::platform::{HARTS, KERNEL_DEBUG};
 use sel4_sys::{object, CPtr, InvocationError, MessageInfo, Word};
 
 /// Above processes (100) so that an agent runs as soon as it is asked,
@@ -27,7 +27,9 @@ const AGENT_PRIORITY: Word = 200;
 /// What an agent is asked to do: the request's label.
 mod op {
     use sel4_sys::Word;
-    /// Answer with the core the kernel says the agent runs on.
+    /// Answer with the core the kernel says the agent runs on (words:
+    /// `[core]`, the core it was configured for, answered back on a
+    /// release kernel).
     pub const WHERE: Word = 1;
     /// Suspend a thread and delete its TCB: words `[root, tcb]`, the TCB
     /// cap's slot in the CSpace named by the root CNode cap.
@@ -45,7 +47,7 @@ pub struct CoreReport {
 
 struct Agent {
     /// Kept for as long as the agent runs: taskman never ends it.
-    _thread: LocalThread,
+    _thread: TaskmanThread,
     endpoint: CPtr,
 }
 
@@ -67,7 +69,7 @@ impl CoreAgents {
             match start_agent(tm, core) {
                 Ok(agent) => {
                     agents.agents.push(agent);
-                    let affinity = agents.ask(core, op::WHERE, [0; 4]);
+                    let affinity = agents.ask(core, op::WHERE, [core, 0, 0, 0]);
                     reports.push(CoreReport {
                         core,
                         affinity: affinity.map_or(Word::MAX, |w| w[0]),
@@ -113,7 +115,7 @@ fn start_agent(tm: &mut Taskman, core: u64) -> Result<Agent, Error> {
             return Err(e);
         }
     };
-    match LocalThread::start(tm, core, AGENT_PRIORITY, agent_main, [endpoint, reply]) {
+    match TaskmanThread::start(tm, core, AGENT_PRIORITY, agent_main, [endpoint, reply]) {
         Ok(thread) => Ok(Agent {
             _thread: thread,
             endpoint,
@@ -140,7 +142,11 @@ extern "C" fn agent_main(endpoint: CPtr, reply: CPtr, tcb: CPtr) -> ! {
     let mut request = sel4_sys::recv(endpoint, reply);
     loop {
         let result = match request.info.label() {
-            op::WHERE => Ok([Tcb(tcb).affinity(), 0, 0, 0]),
+            // Only a debug kernel says where a thread runs; on a release
+            // kernel the answer itself is the proof that the agent ran, on
+            // the core its scheduling context was configured for.
+            op::WHERE if KERNEL_DEBUG => Ok([Tcb(tcb).affinity(), 0, 0, 0]),
+            op::WHERE => Ok([request.mrs[0], 0, 0, 0]),
             op::RETIRE => {
                 let [root, target, ..] = request.mrs;
                 retire_here(CNode(root), target).map(|()| [0; 4])

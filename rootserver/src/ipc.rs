@@ -9,13 +9,14 @@
 //! waiting to send, then revokes the cell, which leaves the cell empty for
 //! the next channel.
 
-use crate::process::{self, Process};
-use crate::{process_threads, Taskman};
+use crate::kernel_error::refused;
+use crate::process::Process;
+use crate::Taskman;
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EINVAL, ENOTSUP, EPERM, ESRCH, ESRVRFAULT};
 use qsoe_abi::ipc::{
-    self, error_label, pulse_code, reply_label, taskman_badge, ConnectionBadge, Pulse,
-    MAX_CHANNELS, PULSE_BADGE, REPLY_OBJECTS, SIDE_CHANNEL, SYSMGR_CHID, SYSMGR_PID,
+    self, error_label, pulse_code, reply_label, ConnectionBadge, Pulse, MAX_CHANNELS, PULSE_BADGE,
+    REPLY_OBJECTS, SIDE_CHANNEL, SYSMGR_CHID, SYSMGR_PID,
 };
 use qsoe_abi::layout::slot;
 use qsoe_abi::wire::Request;
@@ -29,10 +30,6 @@ use taskman_core::spawn_plan::{object_slot as obj, CHANNEL_CELL_BITS, REPLY_CELL
 /// Serves the IPC requests of process `pid`; answers the reply's words.
 pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Errno> {
     match req {
-        Request::ChannelCreate { flags, tid } => {
-            let (chid, cell) = channel_create(tm, pid, flags, tid)?;
-            Ok(alloc::vec![chid as Word, cell as Word])
-        }
         Request::ChannelDestroy { chid } => {
             match tm.channels.get(chid) {
                 Some(c) if c.owner == pid => {}
@@ -103,12 +100,24 @@ pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Er
 }
 
 fn kernel(e: Error) -> Errno {
-    process::refused("ipc", e)
+    refused("ipc", e)
 }
 
-fn channel_create(tm: &mut Taskman, pid: Pid, flags: u32, tid: i32) -> Result<(i32, usize), Errno> {
+/// `ChannelCreate` by thread `tid` of `pid`: answers the chid and the
+/// channel's cell.
+pub fn channel_create(
+    tm: &mut Taskman,
+    pid: Pid,
+    tid: i32,
+    flags: u32,
+) -> Result<Vec<Word>, Errno> {
+    let (chid, cell) = make_channel(tm, pid, flags, tid)?;
+    Ok(alloc::vec![chid as Word, cell as Word])
+}
+
+fn make_channel(tm: &mut Taskman, pid: Pid, flags: u32, tid: i32) -> Result<(i32, usize), Errno> {
     let p = tm.processes.get(pid).ok_or(ESRCH)?;
-    let thread = process_threads::tcb_of(p, tid).ok_or(ESRCH)?;
+    let thread = p.thread_tcb(tid).ok_or(ESRCH)?;
     let cell = match p.ipc.cells.iter().position(Option::is_none) {
         Some(j) => j,
         None if p.ipc.cells.len() < MAX_CHANNELS => {
@@ -469,8 +478,7 @@ pub fn process_ending(tm: &mut Taskman, pid: Pid) {
 
 /// A message on a console connection: fds 1 and 2 write, line by line;
 /// fd 0 reads end of file. Answers the reply label.
-pub fn console(tm: &mut Taskman, pid: Pid, badge: Word, msg: &Received, words: &[Word]) -> Word {
-    let fd = (badge >> taskman_badge::CONSOLE_FD_SHIFT) & 3;
+pub fn console(tm: &mut Taskman, pid: Pid, fd: u8, msg: &Received, words: &[Word]) -> Word {
     let Some(p) = tm.processes.get_mut(pid) else {
         return error_label(ESRCH);
     };
@@ -494,15 +502,11 @@ pub fn console(tm: &mut Taskman, pid: Pid, badge: Word, msg: &Received, words: &
 /// A cap fault is a system call on a slot that holds no usable cap (a
 /// connection whose channel is gone, or a made-up one). The call returns
 /// `EBADF` instead of the process dying: answers whether that worked.
-pub fn cap_fault(tm: &Taskman, pid: Pid, badge: Word, msg: &Received) -> bool {
+pub fn cap_fault(tm: &Taskman, pid: Pid, tid: i32, msg: &Received) -> bool {
     if msg.info.label() != fault::CAP_FAULT {
         return false;
     }
-    let Some(tcb) = tm
-        .processes
-        .get(pid)
-        .and_then(|p| crate::process_threads::faulted(p, badge))
-    else {
+    let Some(tcb) = tm.processes.get(pid).and_then(|p| p.thread_tcb(tid)) else {
         return false;
     };
     let Ok(mut regs) = tcb.read_registers() else {

@@ -12,16 +12,22 @@ extern crate alloc;
 mod archive;
 mod bench;
 mod boot;
+mod calls;
+mod console;
 mod core_agents;
 mod device;
+mod heap;
 mod ipc;
+mod kernel_error;
 mod objects;
 mod power;
 mod process;
 mod process_threads;
+mod replies;
 mod selftest;
 mod server;
-mod threads;
+mod taskman_threads;
+mod thread_objects;
 mod vspace;
 
 use alloc::vec::Vec;
@@ -33,6 +39,7 @@ use sel4_root_task::println;
 use sel4_sys::{object, BootInfo, CPtr};
 use taskman_core::bootargs::Mode;
 use taskman_core::channels::ChannelTable;
+use taskman_core::limits;
 use taskman_core::processes::{ProcessTable, TASKMAN};
 use vspace::Window;
 
@@ -62,6 +69,9 @@ pub struct Taskman {
     pub init_status: Option<i32>,
     /// The raw IPC round trip in cycles, when the bench measured it.
     pub raw_round_trip: Option<u64>,
+    /// Whether taskman's heap could be grown as far as it wanted.
+    pub headroom: heap::Headroom,
+    pub heap: heap::HeapGrowth,
 }
 
 impl Taskman {
@@ -73,11 +83,6 @@ impl Taskman {
     }
 }
 
-/// Processes the table has room for: every ASID but taskman's.
-const MAX_PROCESSES: usize = 65_535;
-/// Channels in the whole system (chids have a 16-bit index).
-const MAX_CHANNELS: usize = 65_536;
-
 fn taskman_main(bootinfo: &'static BootInfo) -> ! {
     let boot = boot::Boot::read(bootinfo);
     boot.print_summary();
@@ -87,14 +92,14 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
             println!("taskman: refusing to go on: {m}");
         }
         println!("taskman: this image was built for cmake/platform.conf; boot it with the same harts and memory");
-        sel4_sys::debug_halt();
+        sel4_root_task::halt();
     }
 
     let mut objects = match Objects::new(bootinfo, &boot.facts) {
         Ok(o) => o,
         Err(e) => {
             println!("taskman: cannot set up memory and CSpace: {e:?}");
-            sel4_sys::debug_halt();
+            sel4_root_task::halt();
         }
     };
     let (Ok(endpoint), Ok(reply)) = (
@@ -102,7 +107,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         objects.create(object::REPLY, 0),
     ) else {
         println!("taskman: cannot create its endpoint");
-        sel4_sys::debug_halt();
+        sel4_root_task::halt();
     };
     let mut tm = Taskman {
         bootinfo,
@@ -114,18 +119,23 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         endpoint: Endpoint(endpoint),
         reply,
         replies: Vec::new(),
-        processes: ProcessTable::new(MAX_PROCESSES),
-        channels: ChannelTable::new(MAX_CHANNELS),
+        processes: ProcessTable::new(limits::PROCESS_TABLE),
+        channels: ChannelTable::new(limits::CHANNEL_TABLE),
         next_core: 0,
         init_status: None,
         raw_round_trip: None,
+        headroom: heap::Headroom::Enough,
+        heap: heap::HeapGrowth::default(),
     };
+    if let Err(e) = console::attach_uart(&mut tm) {
+        println!("taskman: no UART for the console ({e:?})");
+    }
     println!(
         "taskman: untyped pool {} MiB over every RAM untyped, {} MiB free",
         tm.objects.pool.total_bytes() >> 20,
         tm.objects.pool.free_bytes() >> 20
     );
-    server::stock_replies(&mut tm);
+    replies::stock(&mut tm);
     let (agents, started) = core_agents::CoreAgents::start(&mut tm);
     tm.agents = agents;
     match started {
@@ -195,6 +205,14 @@ fn start_init(tm: &mut Taskman, mode: Mode) -> Result<qsoe_abi::Pid, qsoe_abi::e
     let mut envp = alloc::vec![
         alloc::format!("QSOE_MODE={mode_name}"),
         alloc::format!("QSOE_CORES={}", tm.cores_online()),
+        alloc::format!(
+            "QSOE_KERNEL={}",
+            if sel4_config::platform::KERNEL_DEBUG {
+                "debug"
+            } else {
+                "release"
+            }
+        ),
     ];
     if let Some(filter) = tm.boot.args.test_filter {
         envp.push(alloc::format!("QSOE_TESTS={filter}"));

@@ -50,7 +50,9 @@ impl Objects {
             pool: UntypedPool::with_eager_merge_bits(EAGER_MERGE_BITS),
             node_caps: Vec::new(),
             reserve: Untyped(0),
-            asid_pools: alloc::vec![(AsidPool(init_cap::ASID_POOL), ASIDS_PER_POOL - 1)],
+            // The boot pool's ASID 0 is never handed out and ASID 1 is
+            // taskman's own.
+            asid_pools: alloc::vec![(AsidPool(init_cap::ASID_POOL), ASIDS_PER_POOL - 2)],
         };
         for u in facts.untypeds.iter().filter(|u| !u.is_device) {
             let node = o.pool.add_region(u.paddr, u.size_bits);
@@ -323,16 +325,53 @@ impl Objects {
             })
     }
 
+    /// Occupied slots of the CNode (2^`radix` slots) whose cap is in
+    /// `cnode`, as the kernel counts them. The CNode is lent a top-level
+    /// entry for the count, through a copy guarded to stand as a leaf; if
+    /// no entry is free, answers 0.
+    pub fn kernel_count_cnode(&mut self, cnode: CPtr, radix: u8) -> u64 {
+        let Ok(leaf) = self.alloc_leaf() else {
+            return 0;
+        };
+        let lent =
+            self.top_slot(leaf)
+                .mint(self.slot(cnode), CapRights::ALL, cspace::leaf_guard(radix));
+        let count = match lent {
+            Ok(()) => {
+                let (all, _) = self.kernel_count_leaf(leaf, radix);
+                let _ = self.top_slot(leaf).delete();
+                all
+            }
+            Err(_) => 0,
+        };
+        self.free_leaf(leaf);
+        count
+    }
+
     /// Gives `vspace` an ASID, making a new ASID pool from the reserve when
     /// all are full. Answers the pool's index, for `release_asid`.
     pub fn assign_asid(&mut self, vspace: VSpace) -> Result<usize, Error> {
-        let index = match self.asid_pools.iter().position(|&(_, free)| free > 0) {
-            Some(i) => i,
-            None => self.make_asid_pool()?,
-        };
-        self.asid_pools[index].0.assign(vspace)?;
-        self.asid_pools[index].1 -= 1;
-        Ok(index)
+        loop {
+            let index = match self.asid_pools.iter().position(|&(_, free)| free > 0) {
+                Some(i) => i,
+                None => self.make_asid_pool()?,
+            };
+            match self.asid_pools[index].0.assign(vspace) {
+                Ok(()) => {
+                    self.asid_pools[index].1 -= 1;
+                    return Ok(index);
+                }
+                // The kernel found the pool full: our count was wrong;
+                // believe the kernel and go on to the next pool.
+                Err(Error::DeleteFirst) => {
+                    sel4_root_task::println!(
+                        "taskman: ASID pool {index} is full, though counted free"
+                    );
+                    self.asid_pools[index].1 = 0;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Notes that a VSpace with an ASID from pool `index` is gone.

@@ -19,7 +19,7 @@ pub fn off(tm: &mut Taskman, passed: bool) -> ! {
     if let Err(e) = write_finisher(tm, code) {
         println!("taskman: cannot power off ({e:?}); halting");
     }
-    sel4_sys::debug_halt()
+    sel4_root_task::halt()
 }
 
 fn write_finisher(tm: &mut Taskman, code: u32) -> Result<(), Error> {

@@ -16,12 +16,15 @@
 //! the same way: one revoke of its block, then the block, its top-level
 //! entry and its ASID go back.
 
-use crate::process_threads::{self, ThreadObjects};
+use crate::calls::Parked;
+use crate::kernel_error::refused;
+use crate::thread_objects::ThreadObjects;
 use crate::{archive, Taskman};
 use alloc::string::String;
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, ENOENT, ENOEXEC, ENOMEM};
-use qsoe_abi::ipc::taskman_badge;
+use qsoe_abi::grants::{Abilities, GRANTS_PATH};
+use qsoe_abi::ipc::TaskmanBadge;
 use qsoe_abi::layout::{self, slot, CNODE_BITS};
 use qsoe_abi::Pid;
 use sel4::{CNode, Endpoint, Error, Frame, PageTable, SchedContext, SchedControl, Tcb, VSpace};
@@ -31,6 +34,7 @@ use taskman_core::channels::{ConnectionTable, Target};
 use taskman_core::cspace::{self, leaf_guard, root_guard, TOP_SLOT_DEPTH};
 use taskman_core::elf_plan::{self, LoadPlan, PagePlan, TlsTemplate, PAGE_SIZE};
 use taskman_core::initial_stack::{self, StackImage};
+use taskman_core::limits::DEFAULT_QUOTAS;
 use taskman_core::spawn_plan::{self, object_slot as obj, Kind, SpawnPlan};
 use taskman_core::threads::ThreadTable;
 use taskman_core::untyped_pool::{NodeId, MIN_BITS};
@@ -49,6 +53,9 @@ const RETYPE_FAN_OUT: u64 = 256;
 pub struct Process {
     pub path: String,
     pub core: u64,
+    /// What it may do beyond the ordinary: its program's grants, as far
+    /// as its parent held them.
+    pub abilities: Abilities,
     block: NodeId,
     leaf: u64,
     object_cnode_bits: u8,
@@ -58,7 +65,7 @@ pub struct Process {
     pub parked: Option<CPtr>,
     pub ipc: ProcessIpc,
     /// Its threads after the first.
-    pub threads: ThreadTable<ThreadObjects, CPtr>,
+    pub threads: ThreadTable<ThreadObjects, Parked>,
     /// Where `tp` points in a thread block, and the TLS image to copy
     /// there, for each new thread.
     pub tp_offset: u64,
@@ -126,6 +133,14 @@ impl Process {
         CNode(self.object(obj::CNODE)).slot_at(i, CNODE_BITS)
     }
 
+    /// The TCB of running thread `tid` (1 for its first).
+    pub fn thread_tcb(&self, tid: i32) -> Option<Tcb> {
+        match tid {
+            1 => Some(self.tcb()),
+            t => self.threads.running(t).map(ThreadObjects::tcb),
+        }
+    }
+
     /// The object CNode's top-level entry and radix, for the census.
     pub fn object_cnode(&self) -> (u64, u8) {
         (self.leaf, self.object_cnode_bits)
@@ -154,15 +169,6 @@ struct Partial {
 
 fn kernel(e: Error) -> Errno {
     refused("spawn", e)
-}
-
-/// The errno for a kernel refusal while taskman works for a process: out
-/// of memory is expected; anything else is logged, as it means a bug.
-pub fn refused(context: &str, e: Error) -> Errno {
-    if !matches!(e, Error::NotEnoughMemory { .. }) {
-        println!("taskman: {context}: kernel refused: {e:?}");
-    }
-    ENOMEM
 }
 
 /// Starts a program from the boot archive as a child of `parent`.
@@ -197,11 +203,11 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
     let core = match req.core {
         Some(c) if c < cores => c,
         Some(_) => return Err(EINVAL),
-        None => {
-            tm.next_core = (tm.next_core + 1) % cores;
-            tm.next_core
-        }
+        None => (tm.next_core + 1) % cores,
     };
+    if tm.processes.children(parent) >= DEFAULT_QUOTAS.children {
+        return Err(EAGAIN);
+    }
     let pid = tm.processes.next_pid().ok_or(EAGAIN)?;
     let block = tm.objects.alloc_block(bits).map_err(|_| ENOMEM)?;
     let mut partial = Partial {
@@ -229,6 +235,7 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
     let process = Process {
         path: String::from(path),
         core,
+        abilities: abilities(tm, parent, path),
         block,
         leaf: partial.leaf.unwrap_or_default(),
         object_cnode_bits: plan.object_cnode_bits,
@@ -241,7 +248,22 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
     };
     let inserted = tm.processes.insert(parent, process);
     debug_assert_eq!(inserted, Some(pid));
+    if req.core.is_none() {
+        tm.next_core = core;
+    }
     Ok(pid)
+}
+
+/// The abilities a new process of the program at `path` gets under
+/// `parent`: what the manifest grants the program, narrowed to what the
+/// parent holds (taskman, init's parent, holds every ability).
+fn abilities(tm: &Taskman, parent: Pid, path: &str) -> Abilities {
+    let held = match tm.processes.get(parent) {
+        Some(p) => p.abilities,
+        None => Abilities::ALL,
+    };
+    let grants = archive::find(GRANTS_PATH).unwrap_or(&[]);
+    Abilities::granted(grants, path.as_bytes()).intersection(held)
 }
 
 /// Where `tp` points within the thread block: past ThreadControl, aligned
@@ -380,22 +402,26 @@ fn build(
         .mint(
             endpoint,
             send_and_reply,
-            taskman_badge::FAULT | pid as u32 as Word,
+            TaskmanBadge::Fault { pid, tid: 1 }.encode(),
         )
         .map_err(kernel)?;
     CNode(at(obj::CNODE))
         .slot_at(slot::TASKMAN, CNODE_BITS)
-        .mint(endpoint, send_and_reply, pid as u32 as Word)
+        .mint(
+            endpoint,
+            send_and_reply,
+            TaskmanBadge::Side { pid }.encode(),
+        )
         .map_err(kernel)?;
     CNode(at(obj::CNODE))
         .slot_at(slot::TCB, CNODE_BITS)
         .copy(objects.slot(at(obj::TCB)), CapRights::ALL)
         .map_err(kernel)?;
-    for fd in 0..3u64 {
-        let badge = taskman_badge::CONSOLE | fd << taskman_badge::CONSOLE_FD_SHIFT;
+    for fd in 0..3u8 {
+        let badge = TaskmanBadge::Console { pid, fd }.encode();
         CNode(at(obj::CNODE))
-            .slot_at(slot::CONNECTION_BASE + fd, CNODE_BITS)
-            .mint(endpoint, send_and_reply, badge | pid as u32 as Word)
+            .slot_at(slot::CONNECTION_BASE + fd as u64, CNODE_BITS)
+            .mint(endpoint, send_and_reply, badge)
             .map_err(kernel)?;
     }
     if let Some(t) = partial.temp.take() {
@@ -586,35 +612,13 @@ fn release(tm: &mut Taskman, block: NodeId, leaf: Option<u64>, asid_pool: Option
     }
 }
 
-/// Stops a process's threads for good: each is retired (suspended, its
-/// TCB deleted) by the agent of its own core.
-pub fn stop(tm: &Taskman, process: &Process) {
-    process_threads::stop_all(tm, process);
-    // On its own core: see `core_agents` for the kernel race this avoids.
-    if let Err(e) = tm
-        .agents
-        .retire(tm.objects.root, process.core, process.tcb().0)
-    {
-        println!(
-            "taskman: cannot retire the thread of {}: {e:?}",
-            process.path
-        );
-    }
-}
-
-/// Destroys a stopped process that has ended (exit, fault or kill):
-/// nothing it had survives, and a reply object taskman held for it goes
-/// back.
-pub fn destroy(tm: &mut Taskman, mut process: Process) {
+/// Takes back the objects of a process whose threads are all retired:
+/// its VSpace, block, top-level entry and ASID (see `release`).
+pub fn release_objects(tm: &mut Taskman, process: &Process) {
     release(
         tm,
         process.block,
         Some(process.leaf),
         Some(process.asid_pool),
     );
-    // After the VSpace: the threads' pages need no unmapping then.
-    process_threads::destroy_all(tm, &mut process);
-    if let Some(reply) = process.parked {
-        tm.replies.push(reply);
-    }
 }

@@ -9,43 +9,20 @@
 //! agent of its core retires it, then one revoke of its block takes the
 //! rest.
 
-use crate::process::{refused, Process, ThreadSetup};
+use crate::calls::{Parked, Via};
+use crate::kernel_error::refused;
+use crate::process::{Process, ThreadSetup};
+use crate::thread_objects::*;
 use crate::{archive, Taskman};
-use qsoe_abi::errno::{Errno, EAGAIN, EINVAL, ENOMEM, ESRCH};
-use qsoe_abi::ipc::taskman_badge;
-use qsoe_abi::layout::{self, ThreadArea, THREAD_STACK_PAGES};
+use qsoe_abi::errno::{Errno, EAGAIN, EDEADLK, EINVAL, ENOMEM, ESRCH};
+use qsoe_abi::ipc::TaskmanBadge;
+use qsoe_abi::layout::{self, ThreadArea};
 use qsoe_abi::Pid;
-use sel4::{CNode, Endpoint, Frame, SchedContext, Tcb, VSpace};
+use sel4::{CNode, Endpoint, Frame, SchedContext, VSpace};
 use sel4_root_task::println;
-use sel4_sys::{object, size_bits, vm_attributes, CPtr, CapRights, UserContext, Word};
+use sel4_sys::{object, size_bits, vm_attributes, CapRights, UserContext, Word};
 use taskman_core::spawn_plan::object_slot as obj;
 use taskman_core::threads::Join;
-use taskman_core::untyped_pool::NodeId;
-
-/// log2 of a thread's block: six pages, a TCB, a scheduling context.
-const THREAD_BLOCK_BITS: u8 = 15;
-/// Frames of a thread: stack, IPC buffer, thread block.
-const FRAMES: usize = THREAD_STACK_PAGES as usize + 2;
-const TCB: usize = 0;
-const SCHED_CONTEXT: usize = 1;
-const FAULT_EP: usize = 2;
-const FIRST_FRAME: usize = 3;
-const SLOTS: usize = FIRST_FRAME + FRAMES;
-
-/// What taskman holds for a running thread.
-#[derive(Debug)]
-pub struct ThreadObjects {
-    block: NodeId,
-    /// Taskman's slots: TCB, scheduling context, fault endpoint (badged),
-    /// frames; 0 where nothing was made yet.
-    slots: [CPtr; SLOTS],
-}
-
-impl ThreadObjects {
-    pub fn tcb(&self) -> Tcb {
-        Tcb(self.slots[TCB])
-    }
-}
 
 /// Starts a thread of `pid` at `entry`, with `function` and `argument`
 /// for it; answers its tid.
@@ -133,9 +110,11 @@ fn build(
             )
             .map_err(kernel)?;
     }
-    let badge = taskman_badge::FAULT
-        | (index as Word + 1) << taskman_badge::THREAD_SHIFT
-        | pid as u32 as Word;
+    let badge = TaskmanBadge::Fault {
+        pid,
+        tid: tid as i32,
+    }
+    .encode();
     let send_and_reply = CapRights::WRITE.union(CapRights::GRANT_REPLY);
     tm.objects
         .slot(t.slots[FAULT_EP])
@@ -187,29 +166,38 @@ fn retire(tm: &Taskman, core: u64, t: &ThreadObjects) {
 }
 
 /// Thread `tid` of `pid` ended with `value`: it is retired and destroyed,
-/// and a thread waiting to join it gets the value.
+/// and a thread waiting to join it gets the value. (Its channels' pulses
+/// are the dispatcher's to redirect: `ipc::thread_gone`.)
 pub fn exit(tm: &mut Taskman, pid: Pid, tid: i32, value: Word) -> Result<(), Errno> {
     let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
     let core = p.core;
     let (objects, joiner) = p.threads.ended(tid, value).ok_or(ESRCH)?;
     retire(tm, core, &objects);
     release(tm, objects);
-    crate::ipc::thread_gone(tm, pid, tid);
-    if let Some(reply) = joiner {
-        crate::server::reply(reply, 0, &[value]);
-        tm.replies.push(reply);
+    if let Some(j) = joiner {
+        j.via.answer(j.reply, Ok(&[value]));
+        tm.replies.push(j.reply);
     }
     Ok(())
 }
 
-/// The caller joins thread `tid` of its process. `Some(value)` if it had
-/// ended; `None` if the caller now waits, with the request loop's reply
-/// object set aside for it.
-pub fn join(tm: &mut Taskman, pid: Pid, tid: i32) -> Result<Option<Word>, Errno> {
-    let fresh = crate::server::spare_reply(tm)?;
-    let caller = tm.reply;
+/// Thread `joiner` of `pid` joins thread `tid`. `Some(value)` if it had
+/// ended; `None` if the joiner now waits, with the request loop's reply
+/// object set aside for it, to be answered `via` its way back.
+pub fn join(
+    tm: &mut Taskman,
+    pid: Pid,
+    joiner: i32,
+    tid: i32,
+    via: Via,
+) -> Result<Option<Word>, Errno> {
+    if joiner == tid {
+        return Err(EDEADLK);
+    }
+    let fresh = crate::replies::spare(tm)?;
+    let reply = tm.reply;
     let joined = match tm.processes.get_mut(pid) {
-        Some(p) => p.threads.join(tid, || Ok(caller)),
+        Some(p) => p.threads.join(tid, || Ok(Parked { reply, via })),
         None => Err(ESRCH),
     };
     match joined {
@@ -240,21 +228,6 @@ pub fn stop_all(tm: &Taskman, p: &Process) {
 pub fn destroy_all(tm: &mut Taskman, p: &mut Process) {
     for (objects, joiner) in p.threads.drain() {
         release(tm, objects);
-        tm.replies.extend(joiner);
+        tm.replies.extend(joiner.map(|j| j.reply));
     }
-}
-
-/// The TCB of running thread `tid` of `p` (1 for its first).
-pub fn tcb_of(p: &Process, tid: i32) -> Option<Tcb> {
-    match tid {
-        1 => Some(p.tcb()),
-        t => p.threads.running(t).map(ThreadObjects::tcb),
-    }
-}
-
-/// The TCB a fault badge names: the first thread's (index 0), or that of
-/// the thread with index `i - 1`.
-pub fn faulted(p: &Process, badge: Word) -> Option<Tcb> {
-    let i = (badge & taskman_badge::THREAD_MASK) >> taskman_badge::THREAD_SHIFT;
-    tcb_of(p, i as i32 + 1)
 }

@@ -3,23 +3,25 @@
 //! whether it is a fault. Nothing a process sends can stop the loop: a
 //! request that does not decode gets an error reply.
 
+use crate::calls::{self, Via};
+use crate::heap::Headroom;
 use crate::process::{self, Process, SpawnRequest};
-use crate::{ipc, process_threads, Taskman};
+use crate::{ipc, process_threads, replies, Taskman};
 use alloc::vec::Vec;
-use qsoe_abi::errno::{Errno, EAGAIN, EBUSY, EINVAL, EPERM, ESRCH};
-use qsoe_abi::ipc::{error_label, taskman_badge};
+use qsoe_abi::errno::{Errno, EBUSY, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH};
+use qsoe_abi::grants::Abilities;
+use qsoe_abi::ipc::TaskmanBadge;
 use qsoe_abi::signal::{self, SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGSYS};
 use qsoe_abi::wait::{self, WNOHANG};
 use qsoe_abi::wire::{self, Census, Request};
 use qsoe_abi::Pid;
 use sel4_root_task::println;
-use sel4_sys::{fault, ipc_buffer, object, CPtr, MessageInfo, Received, Word};
+use sel4_sys::{fault, ipc_buffer, CPtr, MessageInfo, Received, Word};
 use taskman_core::processes::{WaitFor, Wakeup, INIT, TASKMAN};
 
 /// What the loop does after a request.
 enum Answer {
     Reply(Vec<Word>),
-    Error(Errno),
     /// The caller is gone (it exited or was killed): nobody to answer.
     Nobody,
     /// The caller blocks; its reply object was set aside.
@@ -30,6 +32,7 @@ enum Answer {
 pub fn serve(tm: &mut Taskman) -> i32 {
     let endpoint = tm.endpoint.0;
     loop {
+        tm.headroom = tm.heap.ensure_headroom(&mut tm.objects);
         let msg = sel4_sys::recv(endpoint, tm.reply);
         handle(tm, msg);
         if let Some(status) = tm.init_status.take() {
@@ -39,34 +42,84 @@ pub fn serve(tm: &mut Taskman) -> i32 {
 }
 
 fn handle(tm: &mut Taskman, msg: Received) {
-    let pid = (msg.badge & taskman_badge::PID_MASK) as u32 as Pid;
-    if msg.badge & taskman_badge::FAULT != 0 {
-        if ipc::cap_fault(tm, pid, msg.badge, &msg) {
-            // The fault reply restarts the thread where its registers say.
-            reply(tm.reply, 0, &[]);
-            return;
-        }
-        let sig = fault_signal(pid, &msg, tm);
-        end(tm, pid, wait::signaled(sig));
-        return;
-    }
     let words = message_words(&msg);
-    if msg.badge & taskman_badge::CONSOLE != 0 {
-        let label = ipc::console(tm, pid, msg.badge, &msg, &words);
-        sel4_sys::send(tm.reply, MessageInfo::new(label, 0, 0, 0), [0; 4]);
+    // Only taskman mints caps to its endpoint, so every badge decodes.
+    let Some(badge) = TaskmanBadge::decode(msg.badge) else {
+        println!(
+            "taskman: a message with a badge taskman never minted: {:#x}",
+            msg.badge
+        );
         return;
-    }
-    let answer = match wire::decode(msg.info.label(), &words) {
-        Err(e) => Answer::Error(e),
-        Ok(req) => match request(tm, pid, req) {
-            Ok(a) => a,
-            Err(e) => Answer::Error(e),
-        },
     };
+    match badge {
+        TaskmanBadge::Fault { pid, tid } => {
+            let label = msg.info.label();
+            let syscall = words.get(fault::UNKNOWN_SYSCALL_SYSCALL).copied();
+            if label == fault::UNKNOWN_SYSCALL && syscall == Some(wire::THREAD_TRAP) {
+                thread_trap(tm, Caller::thread(pid, tid, &words), &words);
+                return;
+            }
+            if ipc::cap_fault(tm, pid, tid, &msg) {
+                // The fault reply restarts the thread where its registers say.
+                reply(tm.reply, 0, &[]);
+                return;
+            }
+            let sig = fault_signal(pid, &msg, tm);
+            end(tm, pid, wait::signaled(sig));
+        }
+        TaskmanBadge::Console { pid, fd } => {
+            let label = ipc::console(tm, pid, fd, &msg, &words);
+            sel4_sys::send(tm.reply, MessageInfo::new(label, 0, 0, 0), [0; 4]);
+        }
+        TaskmanBadge::Side { pid } => {
+            let caller = Caller {
+                pid,
+                tid: None,
+                via: Via::SideChannel,
+            };
+            let answer =
+                wire::decode(msg.info.label(), &words).and_then(|req| request(tm, caller, req));
+            send_answer(tm, caller, answer);
+        }
+    }
+}
+
+/// A thread request: its operation in a6, its words in a0..a5.
+fn thread_trap(tm: &mut Taskman, caller: Caller, words: &[Word]) {
+    let word = |i: usize| words.get(i).copied().unwrap_or(0);
+    let args: Vec<Word> = (0..wire::THREAD_TRAP_WORDS)
+        .map(|i| word(fault::UNKNOWN_SYSCALL_A0 + i))
+        .collect();
+    let answer = wire::decode(word(fault::UNKNOWN_SYSCALL_A6), &args)
+        .and_then(|req| request(tm, caller, req));
+    send_answer(tm, caller, answer);
+}
+
+fn send_answer(tm: &Taskman, caller: Caller, answer: Result<Answer, Errno>) {
     match answer {
-        Answer::Reply(words) => reply(tm.reply, 0, &words),
-        Answer::Error(e) => reply(tm.reply, error_label(e), &[]),
-        Answer::Parked | Answer::Nobody => {}
+        Ok(Answer::Reply(words)) => caller.via.answer(tm.reply, Ok(&words)),
+        Err(e) => caller.via.answer(tm.reply, Err(e)),
+        Ok(Answer::Parked | Answer::Nobody) => {}
+    }
+}
+
+/// Who is asking, as the kernel-delivered badge says, and how to answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Caller {
+    pub pid: Pid,
+    /// The calling thread: known only for thread requests, which come
+    /// through the thread's own fault endpoint.
+    pub tid: Option<i32>,
+    pub via: Via,
+}
+
+impl Caller {
+    fn thread(pid: Pid, tid: i32, words: &[Word]) -> Self {
+        Caller {
+            pid,
+            tid: Some(tid),
+            via: Via::trap(words),
+        }
     }
 }
 
@@ -82,25 +135,25 @@ fn message_words(msg: &Received) -> Vec<Word> {
 
 /// Answers on a reply object: label 0 with `words`, or an error label.
 pub fn reply(reply: CPtr, label: Word, words: &[Word]) {
-    // SAFETY: as in `message_words`.
-    let buffer = unsafe { &mut *ipc_buffer() };
-    for (i, &w) in words.iter().enumerate().skip(4) {
-        buffer.msg[i] = w;
-    }
-    let mut mrs = [0; 4];
-    for (m, &w) in mrs.iter_mut().zip(words) {
-        *m = w;
-    }
-    sel4_sys::send(
-        reply,
-        MessageInfo::new(label, 0, 0, words.len() as Word),
-        mrs,
-    );
+    calls::send(reply, label, words)
 }
 
-fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Answer, Errno> {
+fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Errno> {
+    let pid = caller.pid;
     if tm.processes.get(pid).is_none() {
         return Err(ESRCH);
+    }
+    // What acts on the calling thread must know it from the kernel.
+    let thread = || caller.tid.ok_or(EPERM);
+    let makes_things = matches!(
+        req,
+        Request::Spawn(_)
+            | Request::ThreadCreate { .. }
+            | Request::ChannelCreate { .. }
+            | Request::ConnectAttach { .. }
+    );
+    if makes_things && tm.headroom == Headroom::Tight {
+        return Err(ENOMEM);
     }
     Ok(match req {
         Request::GetPid => Answer::Reply(alloc::vec![
@@ -166,7 +219,18 @@ fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Answer, Errno> {
             park(tm, pid)?;
             Answer::Parked
         }
-        Request::Census => Answer::Reply(census(tm).to_words().to_vec()),
+        Request::Census => {
+            // A full slot scan: it costs in proportion to the whole system.
+            let granted = tm.processes.get(pid).map(|p| p.abilities);
+            if !granted.is_some_and(|a| a.contains(Abilities::CENSUS)) {
+                return Err(EPERM);
+            }
+            // The kernel counts slots only in a debug build.
+            if !sel4_config::platform::KERNEL_DEBUG {
+                return Err(ENOSYS);
+            }
+            Answer::Reply(census(tm).to_words().to_vec())
+        }
         Request::ThreadCreate {
             entry,
             function,
@@ -175,49 +239,30 @@ fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Answer, Errno> {
             let tid = process_threads::create(tm, pid, entry, function, argument)?;
             Answer::Reply(alloc::vec![tid as Word])
         }
-        Request::ThreadExit { tid, value } => {
+        Request::ThreadExit { value } => {
+            let tid = thread()?;
             process_threads::exit(tm, pid, tid, value)?;
+            // Its bound notification went with it.
+            ipc::thread_gone(tm, pid, tid);
             Answer::Nobody
         }
-        Request::ThreadJoin { tid } => match process_threads::join(tm, pid, tid)? {
-            Some(value) => Answer::Reply(alloc::vec![value]),
-            None => Answer::Parked,
-        },
-        ipc_request @ (Request::ChannelCreate { .. }
-        | Request::ChannelDestroy { .. }
+        Request::ThreadJoin { tid } => {
+            let joiner = thread()?;
+            match process_threads::join(tm, pid, joiner, tid, caller.via)? {
+                Some(value) => Answer::Reply(alloc::vec![value]),
+                None => Answer::Parked,
+            }
+        }
+        Request::ChannelCreate { flags } => {
+            Answer::Reply(ipc::channel_create(tm, pid, thread()?, flags)?)
+        }
+        ipc_request @ (Request::ChannelDestroy { .. }
         | Request::ConnectAttach { .. }
         | Request::ConnectDetach { .. }
         | Request::ConnectServerInfo { .. }
         | Request::PulseSend { .. }
         | Request::PulseTake { .. }) => Answer::Reply(ipc::request(tm, pid, ipc_request)?),
     })
-}
-
-/// Reply objects made at boot for callers that block. The usual case then
-/// never creates kernel objects while serving, so taskman's slot count only
-/// moves when more than this many processes are blocked at once.
-pub const SPARE_REPLIES: usize = 16;
-
-/// Makes the boot stock of spare reply objects.
-pub fn stock_replies(tm: &mut Taskman) {
-    while tm.replies.len() < SPARE_REPLIES {
-        match tm.objects.create(object::REPLY, 0) {
-            Ok(r) => tm.replies.push(r),
-            Err(e) => {
-                println!("taskman: cannot make spare reply objects: {e:?}");
-                return;
-            }
-        }
-    }
-}
-
-/// A reply object for the loop to go on with while the current one holds
-/// a blocked caller.
-pub fn spare_reply(tm: &mut Taskman) -> Result<CPtr, Errno> {
-    match tm.replies.pop() {
-        Some(r) => Ok(r),
-        None => tm.objects.create(object::REPLY, 0).map_err(|_| EAGAIN),
-    }
 }
 
 /// Sets the current reply object aside for `pid` and takes a fresh one
@@ -227,7 +272,7 @@ fn park(tm: &mut Taskman, pid: Pid) -> Result<(), Errno> {
     if tm.processes.get(pid).is_none_or(|p| p.parked.is_some()) {
         return Err(EBUSY);
     }
-    let fresh = spare_reply(tm)?;
+    let fresh = replies::spare(tm)?;
     let held = core::mem::replace(&mut tm.reply, fresh);
     if let Some(p) = tm.processes.get_mut(pid) {
         p.parked = Some(held);
@@ -236,23 +281,52 @@ fn park(tm: &mut Taskman, pid: Pid) -> Result<(), Errno> {
 }
 
 /// Ends process `pid` with wait status `status`: tears it down and answers
-/// every parent whose `waitpid` this satisfies.
+/// every parent whose `waitpid` this satisfies. The teardown order lives
+/// here and nowhere else:
+///
+/// 1. every thread is retired, each by the agent of its own core, so
+///    nothing the process does races what follows;
+/// 2. its channels end and the clients it held get `ESRVRFAULT`
+///    (`ipc::process_ending`);
+/// 3. it leaves the process table, becoming a zombie;
+/// 4. its VSpace, block, top-level entry and ASID go back, then its
+///    threads' blocks (after the VSpace, so their pages need no
+///    unmapping), and the reply object it was parked on.
 pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
-    // Its thread stops first, so nothing it does races the teardown.
     let Some(p) = tm.processes.get(pid) else {
         return;
     };
-    process::stop(tm, p);
+    stop(tm, p);
     ipc::process_ending(tm, pid);
-    let Some((process, wakeups)) = tm.processes.exit(pid, status) else {
+    let Some((mut process, wakeups)) = tm.processes.exit(pid, status) else {
         return;
     };
-    process::destroy(tm, process);
+    process::release_objects(tm, &process);
+    process_threads::destroy_all(tm, &mut process);
+    if let Some(reply) = process.parked {
+        tm.replies.push(reply);
+    }
     for w in wakeups {
         wake(tm, w);
     }
     if pid == INIT {
         tm.init_status = Some(status);
+    }
+}
+
+/// Stops a process's threads for good: each is retired (suspended, its
+/// TCB deleted) by the agent of its own core (see `core_agents` for the
+/// kernel race this avoids).
+fn stop(tm: &Taskman, process: &Process) {
+    process_threads::stop_all(tm, process);
+    if let Err(e) = tm
+        .agents
+        .retire(tm.objects.root, process.core, process.tcb().0)
+    {
+        println!(
+            "taskman: cannot retire the thread of {}: {e:?}",
+            process.path
+        );
     }
 }
 
@@ -296,7 +370,8 @@ fn fault_signal(pid: Pid, msg: &Received, tm: &Taskman) -> u32 {
 }
 
 /// Taskman's accounting, each figure as its bookkeeping says and as the
-/// kernel reports it.
+/// kernel reports it: every slot of taskman's CSpace (its leaves and the
+/// processes' object CNodes) and of every process's own CSpace root.
 pub fn census(tm: &mut Taskman) -> Census {
     let objects = &mut tm.objects;
     let (mut kernel_slots, mut kernel_untyped_slots) = (0, 0);
@@ -310,7 +385,18 @@ pub fn census(tm: &mut Taskman) -> Census {
         kernel_slots += all;
         kernel_untyped_slots += untyped;
     }
+    let roots: Vec<CPtr> = tm
+        .processes
+        .alive()
+        .map(|(_, p)| p.object(taskman_core::spawn_plan::object_slot::CNODE))
+        .collect();
+    let process_slots = roots
+        .into_iter()
+        .map(|root| objects.kernel_count_cnode(root, qsoe_abi::layout::CNODE_BITS))
+        .sum();
     let kernel_free_bytes = objects.kernel_free_bytes().unwrap_or(0);
+    let heap = sel4_root_task::heap_use();
+    let alive = || tm.processes.alive().map(|(_, p)| p);
     Census {
         kernel_slots,
         kernel_untyped_slots,
@@ -322,5 +408,13 @@ pub fn census(tm: &mut Taskman) -> Census {
         largest_free_bits: objects.pool.largest_free_bits().unwrap_or(0) as u64,
         processes: tm.processes.len() as u64,
         spare_replies: tm.replies.len() as u64,
+        process_slots,
+        heap_used_bytes: heap.used as u64,
+        heap_mapped_bytes: heap.grown_mapped as u64,
+        channels: tm.channels.len() as u64,
+        connections: alive().map(|p| p.ipc.connections.len() as u64).sum(),
+        threads: alive()
+            .map(|p| p.threads.iter_running().count() as u64)
+            .sum(),
     }
 }

@@ -23,14 +23,14 @@ static mut BLOCKS: [ThreadLocalBlock; POOL] =
 static TAKEN: [AtomicBool; POOL] = [const { AtomicBool::new(false) }; POOL];
 
 /// A running thread of taskman's.
-pub struct LocalThread {
+pub struct TaskmanThread {
     pub tcb: Tcb,
     pub sc: SchedContext,
     ipc_frame: CPtr,
     pool_index: usize,
 }
 
-impl LocalThread {
+impl TaskmanThread {
     /// Starts `entry(args[0], args[1], tcb)` on `core` at `priority`; the
     /// third argument is the slot of the thread's own TCB.
     pub fn start(

@@ -59,7 +59,12 @@ impl Window {
 
 /// Maps `frame` at `vaddr` in taskman's VSpace, creating missing page
 /// tables from the reserve (they stay).
-fn map_at(objects: &mut Objects, frame: Frame, vaddr: u64, rights: CapRights) -> Result<(), Error> {
+pub fn map_at(
+    objects: &mut Objects,
+    frame: Frame,
+    vaddr: u64,
+    rights: CapRights,
+) -> Result<(), Error> {
     let vspace = VSpace(init_cap::VSPACE);
     loop {
         match frame.map(vspace, vaddr, rights, vm_attributes::DEFAULT) {

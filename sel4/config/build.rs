@@ -26,6 +26,17 @@ fn main() {
         };
         out.push_str(&item);
     }
+    // Which of the two kernels this build is for (see platform.conf).
+    println!("cargo:rerun-if-env-changed=QSOE_KERNEL_FLAVOUR");
+    let flavour = env::var("QSOE_KERNEL_FLAVOUR").unwrap_or_else(|_| "debug".to_owned());
+    let debug = match flavour.as_str() {
+        "debug" => true,
+        "release" => false,
+        other => panic!("QSOE_KERNEL_FLAVOUR must be debug or release, not {other:?}"),
+    };
+    out.push_str(&format!(
+        "/// Whether the kernel is the debug one (debug system calls, printing).\npub const KERNEL_DEBUG: bool = {debug};\n"
+    ));
     let dest = PathBuf::from(env::var("OUT_DIR").unwrap()).join("platform.rs");
     fs::write(dest, out).unwrap();
 }

@@ -8,8 +8,7 @@ use alloc::vec::Vec;
 use qsoe_abi::ipc::{Chid, Coid, Pulse, MAX_REGULAR, MAX_SIDE};
 use qsoe_abi::Pid;
 
-/// Pulses a channel holds before `MsgSendPulse` answers `EAGAIN`.
-pub const PULSE_QUEUE: usize = 16;
+use crate::limits::PULSE_QUEUE;
 
 /// A fixed ring of pulses.
 #[derive(Clone, Debug, Default)]

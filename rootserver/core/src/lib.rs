@@ -16,6 +16,7 @@ pub mod cspace;
 pub mod elf_plan;
 pub mod init_commands;
 pub mod initial_stack;
+pub mod limits;
 pub mod processes;
 pub mod slots;
 pub mod spawn_plan;

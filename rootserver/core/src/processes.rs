@@ -157,6 +157,12 @@ impl<P> ProcessTable<P> {
         Some(pid)
     }
 
+    /// How many children `pid` has, alive or not yet reaped (0 for
+    /// taskman and for unknown pids).
+    pub fn children(&self, pid: Pid) -> usize {
+        self.record(pid).map_or(0, |r| r.children.len())
+    }
+
     /// The shell's data of a live process.
     pub fn get(&self, pid: Pid) -> Option<&P> {
         match &self.record(pid)?.life {
@@ -338,6 +344,21 @@ mod tests {
         );
         assert_eq!(t.reap(init, WaitFor::Any), Err(ECHILD));
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn children_count_until_reaped() {
+        let (mut t, init) = table();
+        assert_eq!(t.children(init), 0);
+        let a = t.insert(init, "a").unwrap();
+        t.insert(init, "b").unwrap();
+        assert_eq!(t.children(init), 2);
+        t.exit(a, wait::exited(0)).unwrap();
+        assert_eq!(t.children(init), 2, "a zombie still counts");
+        t.reap(init, WaitFor::Child(a)).unwrap();
+        assert_eq!(t.children(init), 1);
+        assert_eq!(t.children(TASKMAN), 0);
+        assert_eq!(t.children(-4), 0);
     }
 
     #[test]

@@ -1,14 +1,33 @@
-//! Line-atomic printing through `seL4_DebugPutChar`.
+//! Line-atomic printing to the board's UART (an ns16550a), which the
+//! rootserver drives itself, so a debug and a release kernel print alike.
 //!
+//! Until the rootserver has mapped the UART ([`Console::use_uart`]), output
+//! is kept in a small buffer and written out when it is; a panic before
+//! then hands the buffer to the debug kernel's console, if there is one.
 //! Threads on four cores print at once; a spin lock held for one whole
 //! `print!` keeps their lines from interleaving.
 
 use core::fmt;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 static LOCK: AtomicBool = AtomicBool::new(false);
+/// The UART's mapped registers; 0 until `use_uart`.
+static UART: AtomicUsize = AtomicUsize::new(0);
 
-/// The kernel's debug console.
+const EARLY_BYTES: usize = 4096;
+/// Output from before the UART was mapped; only touched under `LOCK`.
+static mut EARLY: ([u8; EARLY_BYTES], usize) = ([0; EARLY_BYTES], 0);
+
+/// ns16550a registers (byte-wide, no register shift on QEMU's virt board).
+mod ns16550 {
+    /// Transmit holding register.
+    pub const THR: usize = 0;
+    /// Line status register, and its "transmit holding register empty" bit.
+    pub const LSR: usize = 5;
+    pub const LSR_THRE: u8 = 1 << 5;
+}
+
+/// The rootserver's console.
 pub struct Console;
 
 /// Exclusive use of the console until dropped.
@@ -24,6 +43,60 @@ impl Console {
         }
         ConsoleLock(())
     }
+
+    /// From now on, output goes to the ns16550a whose registers are mapped
+    /// at `base`; what was printed before goes out first.
+    ///
+    /// # Safety
+    /// `base` must map the UART's register page, and stay mapped.
+    pub unsafe fn use_uart(base: usize) {
+        let mut lock = Self::lock();
+        UART.store(base, Ordering::Release);
+        // SAFETY: EARLY is only touched under LOCK, which we hold.
+        let (bytes, len) = unsafe { &mut *core::ptr::addr_of_mut!(EARLY) };
+        for &b in &bytes[..*len] {
+            lock.put(b);
+        }
+        *len = 0;
+    }
+
+    /// Writes out what is still buffered through the debug kernel's own
+    /// console, for a panic before the UART was mapped.
+    pub fn flush_to_kernel() {
+        #[cfg(target_arch = "riscv64")]
+        if sel4_config::platform::KERNEL_DEBUG && UART.load(Ordering::Acquire) == 0 {
+            let _lock = Self::lock();
+            // SAFETY: under LOCK.
+            let (bytes, len) = unsafe { &mut *core::ptr::addr_of_mut!(EARLY) };
+            bytes[..*len]
+                .iter()
+                .for_each(|&b| sel4_sys::debug_put_char(b));
+            *len = 0;
+        }
+    }
+}
+
+impl ConsoleLock {
+    fn put(&mut self, b: u8) {
+        let base = UART.load(Ordering::Acquire);
+        if base == 0 {
+            // SAFETY: under LOCK, which this guard holds.
+            let (bytes, len) = unsafe { &mut *core::ptr::addr_of_mut!(EARLY) };
+            if *len < EARLY_BYTES {
+                bytes[*len] = b;
+                *len += 1;
+            }
+            return;
+        }
+        // SAFETY: `use_uart`'s contract: the registers are mapped at base.
+        unsafe {
+            let lsr = (base + ns16550::LSR) as *const u8;
+            while core::ptr::read_volatile(lsr) & ns16550::LSR_THRE == 0 {
+                core::hint::spin_loop();
+            }
+            core::ptr::write_volatile((base + ns16550::THR) as *mut u8, b);
+        }
+    }
 }
 
 impl Drop for ConsoleLock {
@@ -34,15 +107,17 @@ impl Drop for ConsoleLock {
 
 impl fmt::Write for ConsoleLock {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        #[cfg(target_arch = "riscv64")]
-        s.bytes().for_each(sel4_sys::debug_put_char);
-        #[cfg(not(target_arch = "riscv64"))]
-        let _ = s;
+        for b in s.bytes() {
+            if b == b'\n' {
+                self.put(b'\r');
+            }
+            self.put(b);
+        }
         Ok(())
     }
 }
 
-/// Prints to the kernel console.
+/// Prints to the console.
 #[macro_export]
 macro_rules! print {
     ($($arg:tt)*) => {{
@@ -51,7 +126,7 @@ macro_rules! print {
     }};
 }
 
-/// Prints a line to the kernel console.
+/// Prints a line to the console.
 #[macro_export]
 macro_rules! println {
     () => { $crate::print!("\n") };

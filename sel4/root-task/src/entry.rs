@@ -77,5 +77,17 @@ pub use sel4_sys::BootInfo as __BootInfo;
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     crate::println!("rootserver {}", info);
-    sel4_sys::debug_halt()
+    crate::Console::flush_to_kernel();
+    halt()
+}
+
+/// Stops the rootserver for good: a debug kernel halts the machine; a
+/// release kernel has no such call, so the thread suspends itself.
+pub fn halt() -> ! {
+    if sel4_config::platform::KERNEL_DEBUG {
+        sel4_sys::debug_halt()
+    }
+    loop {
+        let _ = sel4_sys::invocations::tcb_suspend(sel4_sys::init_cap::TCB).call();
+    }
 }

@@ -15,4 +15,6 @@ mod heap;
 
 pub use console::{Console, ConsoleLock};
 #[cfg(target_arch = "riscv64")]
-pub use entry::{__BootInfo, ThreadLocalBlock};
+pub use entry::{__BootInfo, halt, ThreadLocalBlock};
+#[cfg(target_arch = "riscv64")]
+pub use heap::{extend as extend_heap, grown_top, heap_use, HeapUse, GROWN_BASE, GROWN_LIMIT};

@@ -1,0 +1,32 @@
+//! What taskman holds for each thread of a process after its first: the
+//! pool block its objects come from and taskman's slots for them.
+
+use qsoe_abi::layout::THREAD_STACK_PAGES;
+use sel4::Tcb;
+use sel4_sys::CPtr;
+use taskman_core::untyped_pool::NodeId;
+
+/// log2 of a thread's block: six pages, a TCB, a scheduling context.
+pub const THREAD_BLOCK_BITS: u8 = 15;
+/// Frames of a thread: stack, IPC buffer, thread block.
+pub const FRAMES: usize = THREAD_STACK_PAGES as usize + 2;
+pub const TCB: usize = 0;
+pub const SCHED_CONTEXT: usize = 1;
+pub const FAULT_EP: usize = 2;
+pub const FIRST_FRAME: usize = 3;
+pub const SLOTS: usize = FIRST_FRAME + FRAMES;
+
+/// What taskman holds for a running thread.
+#[derive(Debug)]
+pub struct ThreadObjects {
+    pub block: NodeId,
+    /// Taskman's slots: TCB, scheduling context, fault endpoint (badged),
+    /// frames; 0 where nothing was made yet.
+    pub slots: [CPtr; SLOTS],
+}
+
+impl ThreadObjects {
+    pub fn tcb(&self) -> Tcb {
+        Tcb(self.slots[TCB])
+    }
+}
