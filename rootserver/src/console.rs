@@ -11,11 +11,7 @@ use sel4_sys::CapRights;
 pub fn attach_uart(tm: &mut Taskman) -> Result<(), Error> {
     let paddr = tm
         .boot
-        .fdt
-        .as_ref()
-        .and_then(|f| f.find_compatible(&["ns16550a", "ns16550"]))
-        .and_then(|node| node.reg()?.next())
-        .map(|reg| reg.starting_address as u64)
+        .device_address(&["ns16550a", "ns16550"])
         .ok_or(Error::InvalidArgument { which: 0 })?;
     let page = paddr & !0xfff;
     let frame = device::frame_at(tm, page)?;

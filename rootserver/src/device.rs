@@ -41,6 +41,14 @@ pub fn frame_at(tm: &mut Taskman, paddr: u64) -> Result<Frame, Error> {
 }
 
 impl Boot {
+    /// The physical address of the first device the device tree lists as
+    /// compatible with one of `compatible`.
+    pub fn device_address(&self, compatible: &[&str]) -> Option<u64> {
+        let node = self.fdt.as_ref()?.find_compatible(compatible)?;
+        let reg = node.reg()?.next()?;
+        Some(reg.starting_address as u64)
+    }
+
     /// The device untyped that covers `paddr`, with its base and size bits.
     pub fn device_untyped(&self, paddr: u64) -> Option<(Untyped, u64, u8)> {
         self.facts

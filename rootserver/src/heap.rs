@@ -1,7 +1,10 @@
 //! Taskman's own memory grows from the untyped pool, as a kernel's slab
 //! does: before each request the loop makes sure the grown heap has room
 //! for whatever that request can allocate, mapping another 2 MiB page
-//! from the pool when it has not. So the number of processes, channels
+//! from the pool when it has not. The tables that grow with the number of
+//! processes also reserve their room fallibly before a request commits
+//! (`ProcessTable::reserve`, the channel and connection tables), so even a
+//! heap that could not grow answers `ENOMEM` or `EAGAIN`, not a panic. So the number of processes, channels
 //! and connections taskman can keep track of is bounded by RAM, not by a
 //! heap compiled into its image.
 //!
@@ -30,8 +33,9 @@ pub enum Headroom {
     Tight,
 }
 
-/// Keeps the grown heap's free part at least `MIN_HEADROOM` and half of
-/// what is in use (so that the largest table can still double).
+/// Keeps the grown heap's free part at least `MIN_HEADROOM` and twice what
+/// is in use: a table that doubles needs a new block twice its size, and no
+/// block is bigger than all that is in use.
 #[derive(Default)]
 pub struct HeapGrowth {
     /// The pool's free bytes when growing last failed: no new attempt
@@ -40,12 +44,19 @@ pub struct HeapGrowth {
 }
 
 impl HeapGrowth {
+    /// Large pages mapped for the grown heap so far.
+    pub fn pages(&self) -> usize {
+        heap_use().grown_mapped / STEP
+    }
+}
+
+impl HeapGrowth {
     /// Grows the heap as far as it should be and can be; answers whether
     /// it has room for another request that makes things.
     pub fn ensure_headroom(&mut self, objects: &mut Objects) -> Headroom {
         loop {
             let now = heap_use();
-            let wanted = MIN_HEADROOM.max(now.used / 2);
+            let wanted = MIN_HEADROOM.max(2 * now.used);
             if now.grown_free >= wanted {
                 return Headroom::Enough;
             }

@@ -374,6 +374,11 @@ impl Objects {
         }
     }
 
+    /// ASID pools made since boot (the boot pool is not one of them).
+    pub fn asid_pools_made(&self) -> usize {
+        self.asid_pools.len() - 1
+    }
+
     /// Notes that a VSpace with an ASID from pool `index` is gone.
     pub fn release_asid(&mut self, index: usize) {
         self.asid_pools[index].1 += 1;

@@ -25,11 +25,7 @@ pub fn off(tm: &mut Taskman, passed: bool) -> ! {
 fn write_finisher(tm: &mut Taskman, code: u32) -> Result<(), Error> {
     let paddr = tm
         .boot
-        .fdt
-        .as_ref()
-        .and_then(|f| f.find_compatible(&["sifive,test1", "sifive,test0"]))
-        .and_then(|node| node.reg()?.next())
-        .map(|reg| reg.starting_address as u64)
+        .device_address(&["sifive,test1", "sifive,test0"])
         .ok_or(Error::InvalidArgument { which: 0 })?;
     let frame = device::frame_at(tm, paddr)?;
     let vaddr = tm

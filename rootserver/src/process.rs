@@ -209,6 +209,9 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
         return Err(EAGAIN);
     }
     let pid = tm.processes.next_pid().ok_or(EAGAIN)?;
+    if !tm.processes.reserve(parent) {
+        return Err(ENOMEM);
+    }
     let block = tm.objects.alloc_block(bits).map_err(|_| ENOMEM)?;
     let mut partial = Partial {
         block,
@@ -538,7 +541,10 @@ fn start(
     }
     .apply(tm)
     .map_err(kernel)?;
-    tcb.set_name(path.rsplit('/').next().unwrap_or(path));
+    // The kernel's log names threads; only a debug kernel has the call.
+    if sel4_config::platform::KERNEL_DEBUG {
+        tcb.set_name(path.rsplit('/').next().unwrap_or(path));
+    }
     let regs = UserContext {
         pc: load.entry,
         sp: stack.sp,

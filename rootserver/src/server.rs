@@ -416,5 +416,7 @@ pub fn census(tm: &mut Taskman) -> Census {
         threads: alive()
             .map(|p| p.threads.iter_running().count() as u64)
             .sum(),
+        asid_pools: objects.asid_pools_made() as u64,
+        heap_pages: tm.heap.pages() as u64,
     }
 }

@@ -20,6 +20,20 @@ pub fn parse_int(s: &[u8]) -> Option<i64> {
     Some(if neg { -n } else { n })
 }
 
+/// `n` in decimal, written at the end of `buf`: answers those bytes (for
+/// passing numbers in argv).
+pub fn decimal(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
 /// FNV-1a over a list of strings, each followed by a NUL: what
 /// `argv-check` verifies its arguments and environment against.
 pub fn fnv1a<'a>(strings: impl IntoIterator<Item = &'a [u8]>) -> u64 {

@@ -409,10 +409,15 @@ pub struct Census {
     pub connections: u64,
     /// Threads of all processes after their first.
     pub threads: u64,
+    /// ASID pools taskman has made (each an object cap and an untyped cap
+    /// it keeps for reuse).
+    pub asid_pools: u64,
+    /// Large pages mapped for taskman's heap (each an object cap, kept).
+    pub heap_pages: u64,
 }
 
 impl Census {
-    pub const WORDS: usize = 16;
+    pub const WORDS: usize = 18;
 
     pub fn to_words(&self) -> [u64; Self::WORDS] {
         [
@@ -432,6 +437,8 @@ impl Census {
             self.channels,
             self.connections,
             self.threads,
+            self.asid_pools,
+            self.heap_pages,
         ]
     }
 
@@ -453,6 +460,8 @@ impl Census {
             channels: w[13],
             connections: w[14],
             threads: w[15],
+            asid_pools: w[16],
+            heap_pages: w[17],
         }
     }
 }
@@ -696,6 +705,8 @@ mod tests {
             channels: 14,
             connections: 15,
             threads: 16,
+            asid_pools: 17,
+            heap_pages: 18,
         };
         assert_eq!(Census::from_words(&c.to_words()), c);
         assert_eq!(c.to_words(), core::array::from_fn(|i| i as u64 + 1));

@@ -84,6 +84,9 @@ impl<T> Table<T> {
     fn insert_from(&mut self, first: usize, value: T) -> Option<(usize, u32)> {
         let index = (first..self.capacity)
             .find(|&i| self.entries.get(i).is_none_or(|e| e.value.is_none()))?;
+        // Out of memory is a full table, not a crash.
+        let more = (index + 1).saturating_sub(self.entries.len());
+        self.entries.try_reserve(more).ok()?;
         while self.entries.len() <= index {
             self.entries.push(Entry {
                 generation: 0,

@@ -128,6 +128,19 @@ impl<P> ProcessTable<P> {
         Some(((generation << INDEX_BITS) | (slot as u32 + 1)) as Pid)
     }
 
+    /// Makes room for one more process under `parent` (the table's entry
+    /// and the parent's list of children), so that the `insert` after it
+    /// allocates nothing; `false` if the memory for it cannot be had.
+    pub fn reserve(&mut self, parent: Pid) -> bool {
+        if self.entries.try_reserve(1).is_err() {
+            return false;
+        }
+        match self.record_mut(parent) {
+            Some(p) => p.children.try_reserve(1).is_ok(),
+            None => true,
+        }
+    }
+
     /// Enters a new process under `parent`; `None` if the table is full.
     /// The first process entered gets pid 1 (init).
     pub fn insert(&mut self, parent: Pid, data: P) -> Option<Pid> {
@@ -344,6 +357,14 @@ mod tests {
         );
         assert_eq!(t.reap(init, WaitFor::Any), Err(ECHILD));
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn reserved_room_is_there() {
+        let (mut t, init) = table();
+        assert!(t.reserve(init));
+        assert!(t.reserve(TASKMAN));
+        assert!(t.insert(init, "a").is_some());
     }
 
     #[test]

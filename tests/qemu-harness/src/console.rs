@@ -144,7 +144,9 @@ pub struct Console {
 }
 
 impl Console {
-    /// Takes one console line and returns the phase after it.
+    /// Takes one console line and returns the phase after it, on the clock
+    /// of the line before.
+    #[cfg(test)]
     pub fn feed(&mut self, raw: &str) -> Phase {
         let now = self.now;
         self.feed_at(raw, now)

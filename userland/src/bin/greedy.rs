@@ -29,7 +29,7 @@ use libqsoe::signal::SIGKILL;
 use libqsoe::taskman::{self, SpawnOptions};
 use libqsoe::wait::{WEXITSTATUS, WIFEXITED, WTERMSIG};
 use libqsoe::Pid;
-use qsoe_userland::parse_int;
+use qsoe_userland::{decimal, parse_int};
 
 libqsoe::main!(main);
 
@@ -99,8 +99,8 @@ fn bomb(bits_arg: &[u8], bits: u8, depth: i64, parent_chid: Option<i32>) -> i32 
         core: None,
         block_bits: bits,
     };
-    let mut chid_arg = [0u8; 12];
-    let mut depth_arg = [0u8; 12];
+    let mut chid_arg = [0u8; 20];
+    let mut depth_arg = [0u8; 20];
     let chid_arg = decimal(&mut chid_arg, own as u64);
     let depth_arg = decimal(&mut depth_arg, depth.saturating_sub(1).max(0) as u64);
     let argv: [&[u8]; 5] = [b"greedy", b"bomb", bits_arg, depth_arg, chid_arg];
@@ -152,19 +152,6 @@ fn bomb(bits_arg: &[u8], bits: u8, depth: i64, parent_chid: Option<i32>) -> i32 
         }
     }
     status
-}
-
-/// `n` in decimal, written into `buf`.
-fn decimal(buf: &mut [u8; 12], mut n: u64) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 || i == 0 {
-            return &buf[i..];
-        }
-    }
 }
 
 fn hold(n: usize, pid: Pid, chid: i32) -> i32 {

@@ -171,9 +171,14 @@ fn census() -> Result<Census, Why> {
 /// that taskman's heap use did not grow.
 fn no_leak(before: &Census, strict: bool) -> Outcome {
     let after = census()?;
-    let object_caps = |c: &Census| c.kernel_slots - c.kernel_untyped_slots - c.spare_replies;
-    let our_slots = |c: &Census| c.allocator_slots - c.pool_split_caps - c.spare_replies;
-    let tree_vs_kernel = |c: &Census| c.kernel_untyped_slots.wrapping_sub(c.pool_split_caps);
+    // What taskman keeps for reuse once made: spare reply objects, ASID
+    // pools (an object cap and an untyped cap each), its heap's pages.
+    let kept_objects = |c: &Census| c.spare_replies + c.asid_pools + c.heap_pages;
+    let object_caps = |c: &Census| c.kernel_slots - c.kernel_untyped_slots - kept_objects(c);
+    let our_slots =
+        |c: &Census| c.allocator_slots - c.pool_split_caps - kept_objects(c) - c.asid_pools;
+    let tree_vs_kernel =
+        |c: &Census| (c.kernel_untyped_slots - c.asid_pools).wrapping_sub(c.pool_split_caps);
     let pairs = [
         (
             "kernel-counted object caps",
