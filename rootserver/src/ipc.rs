@@ -116,6 +116,11 @@ pub fn channel_create(
 }
 
 fn make_channel(tm: &mut Taskman, pid: Pid, flags: u32, tid: i32) -> Result<(i32, usize), Errno> {
+    // Decode: the table has room and the caller's thread exists, before
+    // any object is made.
+    if !tm.channels.has_room() {
+        return Err(EAGAIN);
+    }
     let p = tm.processes.get(pid).ok_or(ESRCH)?;
     let thread = p.thread_tcb(tid).ok_or(ESRCH)?;
     let cell = match p.ipc.cells.iter().position(Option::is_none) {

@@ -81,12 +81,19 @@ impl<T> Table<T> {
         }
     }
 
-    fn insert_from(&mut self, first: usize, value: T) -> Option<(usize, u32)> {
+    /// The index `insert_from(first, ..)` would take, with the memory for
+    /// it reserved; `None` if the table is full or the memory cannot be had
+    /// (out of memory is a full table, not a crash).
+    fn reserve_from(&mut self, first: usize) -> Option<usize> {
         let index = (first..self.capacity)
             .find(|&i| self.entries.get(i).is_none_or(|e| e.value.is_none()))?;
-        // Out of memory is a full table, not a crash.
         let more = (index + 1).saturating_sub(self.entries.len());
         self.entries.try_reserve(more).ok()?;
+        Some(index)
+    }
+
+    fn insert_from(&mut self, first: usize, value: T) -> Option<(usize, u32)> {
+        let index = self.reserve_from(first)?;
         while self.entries.len() <= index {
             self.entries.push(Entry {
                 generation: 0,
@@ -149,6 +156,12 @@ impl ChannelTable {
         ChannelTable {
             table: Table::new(capacity.min(1 << 16)),
         }
+    }
+
+    /// Whether an `insert` would succeed now (it makes the room for it):
+    /// decode asks this before any kernel object of the channel is made.
+    pub fn has_room(&mut self) -> bool {
+        self.table.reserve_from(Self::FIRST).is_some()
     }
 
     pub fn insert(&mut self, channel: Channel) -> Option<i32> {
@@ -324,7 +337,13 @@ mod tests {
     #[test]
     fn channel_table_fills_up_and_rejects_junk() {
         let mut t = ChannelTable::new(4);
-        let ids: Vec<_> = (0..2).map(|i| t.insert(channel(i)).unwrap()).collect();
+        let ids: Vec<_> = (0..2)
+            .map(|i| {
+                assert!(t.has_room());
+                t.insert(channel(i)).unwrap()
+            })
+            .collect();
+        assert!(!t.has_room());
         assert!(t.insert(channel(9)).is_none());
         assert_eq!(t.owned_by(1), [ids[1]]);
         for junk in [-1, 0, 1, i32::MAX, ids[0] + 0x10000] {
