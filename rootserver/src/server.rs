@@ -8,15 +8,16 @@ use crate::heap::Headroom;
 use crate::process::{self, Process, SpawnRequest};
 use crate::{ipc, process_threads, replies, Taskman};
 use alloc::vec::Vec;
-use qsoe_abi::errno::{Errno, EBUSY, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH};
+use qsoe_abi::errno::{Errno, EBUSY, ENOMEM, ENOSYS, EPERM, ESRCH};
 use qsoe_abi::grants::Abilities;
 use qsoe_abi::ipc::TaskmanBadge;
-use qsoe_abi::signal::{self, SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGSYS};
+use qsoe_abi::signal;
 use qsoe_abi::wait::{self, WNOHANG};
 use qsoe_abi::wire::{self, Census, Request};
 use qsoe_abi::Pid;
 use sel4_root_task::println;
 use sel4_sys::{fault, ipc_buffer, CPtr, MessageInfo, Received, Word};
+use taskman_core::policy::{self, Kill};
 use taskman_core::processes::{WaitFor, Wakeup, INIT, TASKMAN};
 
 /// What the loop does after a request.
@@ -194,18 +195,9 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
             pid: target,
             signal: sig,
         } => {
-            if sig == 0 || sig > signal::SIG_MAX {
-                return Err(EINVAL);
-            }
-            if target != pid && tm.processes.parent(target) != Some(pid) {
-                return Err(if tm.processes.parent(target).is_some() {
-                    EPERM
-                } else {
-                    ESRCH
-                });
-            }
-            if tm.processes.get(target).is_none() {
-                // A zombie: already dead.
+            let parent = tm.processes.parent(target);
+            let alive = tm.processes.get(target).is_some();
+            if policy::kill(pid, target, parent, alive, sig)? == Kill::AlreadyDead {
                 return Ok(Answer::Reply(Vec::new()));
             }
             end(tm, target, wait::signaled(sig));
@@ -348,16 +340,7 @@ fn fault_signal(pid: Pid, msg: &Received, tm: &Taskman) -> u32 {
         .map_or("?", |p: &Process| p.path.as_str());
     let m = message_words(msg);
     let word = |i: usize| m.get(i).copied().unwrap_or(0);
-    let (sig, what) = match msg.info.label() {
-        fault::VM_FAULT => (SIGSEGV, "page fault"),
-        fault::USER_EXCEPTION => match word(fault::USER_EXCEPTION_NUMBER) {
-            // Misaligned fetch, load, store.
-            0 | 4 | 6 => (SIGBUS, "misaligned access"),
-            _ => (SIGILL, "illegal instruction"),
-        },
-        fault::CAP_FAULT | fault::UNKNOWN_SYSCALL => (SIGSYS, "bad system call"),
-        _ => (SIGKILL, "fault"),
-    };
+    let (sig, what) = policy::fault_signal(msg.info.label(), word(fault::USER_EXCEPTION_NUMBER));
     let (pc, addr) = match msg.info.label() {
         fault::VM_FAULT => (word(fault::VM_FAULT_IP), word(fault::VM_FAULT_ADDR)),
         _ => (word(0), 0),

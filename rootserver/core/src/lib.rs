@@ -17,6 +17,7 @@ pub mod elf_plan;
 pub mod init_commands;
 pub mod initial_stack;
 pub mod limits;
+pub mod policy;
 pub mod processes;
 pub mod slots;
 pub mod spawn_plan;
