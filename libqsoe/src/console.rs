@@ -2,7 +2,7 @@
 //! console server every process is born with. If fd 1 is gone, the line
 //! goes to the kernel's debug console instead, so a panic is never silent.
 
-use crate::thread::SpinLock;
+use crate::lock::SpinLock;
 
 const LINE: usize = 256;
 

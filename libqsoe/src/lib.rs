@@ -7,11 +7,15 @@
 #[cfg(target_arch = "riscv64")]
 mod console;
 #[cfg(target_arch = "riscv64")]
+mod lock;
+#[cfg(target_arch = "riscv64")]
 pub mod neutrino;
 #[cfg(target_arch = "riscv64")]
 mod rt;
 #[cfg(target_arch = "riscv64")]
 pub mod taskman;
+#[cfg(target_arch = "riscv64")]
+mod this_thread;
 #[cfg(target_arch = "riscv64")]
 pub mod thread;
 

@@ -11,8 +11,9 @@
 #![allow(non_snake_case)]
 
 use crate::errno::{Errno, E2BIG, EBADF, EBUSY, EINVAL, ESRCH, ESRVRFAULT};
+use crate::lock::{Guard, SpinLock};
 use crate::taskman;
-use crate::thread::{self, DeferredReply, SpinLock};
+use crate::this_thread::{self as thread, DeferredReply};
 use crate::Pid;
 use qsoe_abi::ipc::ConnectionBadge;
 use qsoe_abi::ipc::{
@@ -71,6 +72,8 @@ struct ReplySlot {
 }
 
 struct Tables {
+    /// Whether the connections every process is born with are entered.
+    born: bool,
     /// Generation of each live regular and side-channel connection.
     regular: [Option<u32>; MAX_REGULAR],
     side: [Option<u32>; MAX_SIDE],
@@ -89,24 +92,27 @@ const EMPTY_REPLY: ReplySlot = ReplySlot {
     reply_len: 0,
 };
 
-/// Every process is born with fds 0, 1, 2 and the side channel to
-/// taskman, all in generation 0.
+/// All zeros in the image, so it lands in `.bss` and spawn copies none of
+/// it; `tables` opens what every process is born with on first use.
 static TABLES: SpinLock<Tables> = SpinLock::new(Tables {
-    regular: {
-        let mut r = [None; MAX_REGULAR];
-        r[0] = Some(0);
-        r[1] = Some(0);
-        r[2] = Some(0);
-        r
-    },
-    side: {
-        let mut s = [None; MAX_SIDE];
-        s[0] = Some(0);
-        s
-    },
+    born: false,
+    regular: [None; MAX_REGULAR],
+    side: [None; MAX_SIDE],
     channels: [None; MAX_CHANNELS],
     replies: [EMPTY_REPLY; REPLY_OBJECTS],
 });
+
+/// The process's tables, locked. Every process is born with fds 0, 1, 2
+/// and the side channel to taskman, all in generation 0.
+fn tables() -> Guard<'static, Tables> {
+    let mut t = TABLES.lock();
+    if !t.born {
+        t.born = true;
+        t.regular[..3].fill(Some(0));
+        t.side[0] = Some(0);
+    }
+    t
+}
 
 impl Tables {
     /// The connection `coid` names, if it is live in this process.
@@ -120,13 +126,26 @@ impl Tables {
         (live == Some(c.generation)).then_some(c).ok_or(EBADF)
     }
 
-    fn set_connection(&mut self, c: Coid, live: bool) {
-        let entry = if c.side {
+    fn entry(&mut self, c: Coid) -> &mut Option<u32> {
+        if c.side {
             &mut self.side[c.index as usize]
         } else {
             &mut self.regular[c.index as usize]
-        };
-        *entry = live.then_some(c.generation);
+        }
+    }
+
+    fn attached(&mut self, c: Coid) {
+        *self.entry(c) = Some(c.generation);
+    }
+
+    /// Forgets `c` unless its index already belongs to a newer connection:
+    /// taskman may hand the index out again, to another thread, as soon as
+    /// it has detached it.
+    fn detached(&mut self, c: Coid) {
+        let entry = self.entry(c);
+        if *entry == Some(c.generation) {
+            *entry = None;
+        }
     }
 
     fn channel_cell(&self, chid: i32) -> Result<usize, Errno> {
@@ -154,14 +173,14 @@ impl Tables {
 }
 
 fn connection(coid: i32) -> Result<Coid, Errno> {
-    TABLES.lock().connection(coid)
+    tables().connection(coid)
 }
 
-pub use crate::thread::flush_reply;
+pub use crate::this_thread::flush_reply;
 
 /// A deferred reply has gone out: its reply object is free again.
 fn replied(reply: usize) {
-    TABLES.lock().replies[reply].state = ReplyState::Free;
+    tables().replies[reply].state = ReplyState::Free;
 }
 
 /// Puts `parts` into the message registers; answers the byte count.
@@ -220,7 +239,7 @@ fn as_bytes_mut(words: &mut [Word]) -> &mut [u8] {
 pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
     let r = taskman::thread_request(op::CHANNEL_CREATE, &[flags as Word])?;
     let (chid, cell) = (r[0] as i32, r[1] as usize);
-    TABLES.lock().channels[cell] = Some(chid);
+    tables().channels[cell] = Some(chid);
     Ok(chid)
 }
 
@@ -228,7 +247,7 @@ pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
 /// sending to it get `EBADF`.
 pub fn ChannelDestroy(chid: i32) -> Result<(), Errno> {
     taskman::request(op::CHANNEL_DESTROY, &[chid as Word])?;
-    for c in TABLES.lock().channels.iter_mut() {
+    for c in tables().channels.iter_mut() {
         if *c == Some(chid) {
             *c = None;
         }
@@ -246,7 +265,7 @@ pub fn ConnectAttach(nd: u32, pid: Pid, chid: i32, index: i32, flags: u32) -> Re
     let args = [pid as Word, chid as Word, index as Word, flags as Word];
     let coid = taskman::request(op::CONNECT_ATTACH, &args)?[0] as i32;
     if let Some(c) = Coid::decode(coid) {
-        TABLES.lock().set_connection(c, true);
+        tables().attached(c);
     }
     Ok(coid)
 }
@@ -255,7 +274,7 @@ pub fn ConnectAttach(nd: u32, pid: Pid, chid: i32, index: i32, flags: u32) -> Re
 pub fn ConnectDetach(coid: i32) -> Result<(), Errno> {
     let c = connection(coid)?;
     taskman::request(op::CONNECT_DETACH, &[coid as Word])?;
-    TABLES.lock().set_connection(c, false);
+    tables().detached(c);
     Ok(())
 }
 
@@ -321,8 +340,7 @@ pub fn MsgReceive(chid: i32, msg: &mut [u8], info: Option<&mut MsgInfo>) -> Resu
 /// that speaks raw seL4 IPC on the channel (the benchmark's baseline).
 /// Its reply objects are at `slot::REPLY_BASE`.
 pub fn channel_endpoint(chid: i32) -> Result<Word, Errno> {
-    TABLES
-        .lock()
+    tables()
         .channel_cell(chid)
         .map(|cell| slot::CHANNEL_BASE + cell as u64)
 }
@@ -338,7 +356,7 @@ pub fn MsgReceivev(
 ) -> Result<i32, Errno> {
     loop {
         let (endpoint, k) = {
-            let mut t = TABLES.lock();
+            let mut t = tables();
             let endpoint = slot::CHANNEL_BASE + t.channel_cell(chid)? as u64;
             let k = match thread::current().deferred {
                 Some(d) => d.reply,
@@ -359,7 +377,7 @@ pub fn MsgReceivev(
         if msg.badge & PULSE_BADGE == 0 {
             return Ok(received(chid, k, msg, iov, info));
         }
-        TABLES.lock().replies[k].state = ReplyState::Free;
+        tables().replies[k].state = ReplyState::Free;
         // Another thread may have taken the pulse that rang: wait again.
         let Ok(words) = taskman::request(op::PULSE_TAKE, &[chid as Word]) else {
             continue;
@@ -388,7 +406,7 @@ fn received(
 ) -> i32 {
     let who = ConnectionBadge::decode(msg.badge);
     let bytes = message_bytes(msg.info.label()).min(msg.info.length() as usize * 8);
-    let mut t = TABLES.lock();
+    let mut t = tables();
     let r = &mut t.replies[k];
     r.received_len = unload(msg.mrs, bytes, &mut [&mut r.received[..]]);
     scatter(&r.received[..r.received_len], iov);
@@ -412,7 +430,7 @@ fn received(
 
 /// `MsgRead`: bytes of the received message from `offset`.
 pub fn MsgRead(rcvid: i32, msg: &mut [u8], offset: usize) -> Result<usize, Errno> {
-    let mut t = TABLES.lock();
+    let mut t = tables();
     let (_, r) = t.held(rcvid)?;
     let from = r.received.get(offset..r.received_len).unwrap_or(&[]);
     let n = from.len().min(msg.len());
@@ -422,7 +440,7 @@ pub fn MsgRead(rcvid: i32, msg: &mut [u8], offset: usize) -> Result<usize, Errno
 
 /// `MsgWrite`: puts bytes into the reply at `offset`, sent by `MsgReply`.
 pub fn MsgWrite(rcvid: i32, msg: &[u8], offset: usize) -> Result<usize, Errno> {
-    let mut t = TABLES.lock();
+    let mut t = tables();
     let (_, r) = t.held(rcvid)?;
     let end = offset.checked_add(msg.len()).ok_or(E2BIG)?;
     if end > MAX_MSG_BYTES {
@@ -451,7 +469,7 @@ pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
         return Err(E2BIG);
     }
     flush_reply();
-    let mut t = TABLES.lock();
+    let mut t = tables();
     let (k, r) = t.held(rcvid)?;
     let (bytes, mrs) = if r.reply_len == 0 {
         // Nothing from MsgWrite: straight into the IPC buffer.
@@ -473,7 +491,7 @@ pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
 /// `MsgReply` sends).
 pub fn MsgError(rcvid: i32, error: Errno) -> Result<(), Errno> {
     flush_reply();
-    let mut t = TABLES.lock();
+    let mut t = tables();
     let (k, r) = t.held(rcvid)?;
     defer(r, k, MessageInfo::new(error_label(error), 0, 0, 0), [0; 4]);
     Ok(())

@@ -14,7 +14,7 @@ const REPLY_WORDS: usize = Census::WORDS;
 /// Sends request `label` with `words` to taskman over the side channel
 /// and answers the reply's words.
 pub(crate) fn request(label: u64, words: &[Word]) -> Result<[Word; REPLY_WORDS], Errno> {
-    crate::thread::flush_reply();
+    crate::this_thread::flush_reply();
     let mut mrs = [0; 4];
     for (m, &w) in mrs.iter_mut().zip(words) {
         *m = w;
@@ -49,7 +49,7 @@ pub(crate) fn thread_request(
     label: u64,
     words: &[Word],
 ) -> Result<[Word; wire::THREAD_TRAP_WORDS], Errno> {
-    crate::thread::flush_reply();
+    crate::this_thread::flush_reply();
     let mut a = [0; wire::THREAD_TRAP_WORDS];
     for (r, &w) in a.iter_mut().zip(words) {
         *r = w;

@@ -24,15 +24,11 @@ pub const SYSMGR_PID: Pid = 0;
 /// Taskman's channel, as `ConnectServerInfo` reports it.
 pub const SYSMGR_CHID: i32 = 1;
 
-/// Connections one process can hold: regular ones (file descriptors
-/// included), then side-channel ones, whose index 0 is taskman.
-pub const MAX_CONNECTIONS: usize = 512;
+pub use crate::layout::{MAX_CHANNELS, MAX_CONNECTIONS, REPLY_OBJECTS};
+/// Connections are regular ones (file descriptors included), then
+/// side-channel ones, whose index 0 is taskman.
 pub const MAX_REGULAR: usize = 448;
 pub const MAX_SIDE: usize = MAX_CONNECTIONS - MAX_REGULAR;
-/// Channels one process can own.
-pub const MAX_CHANNELS: usize = 64;
-/// Reply objects of a process: the clients it can hold unreplied at once.
-pub const REPLY_OBJECTS: usize = 8;
 /// Payload bytes one message can carry: the IPC buffer's 120 words.
 pub const MAX_MSG_BYTES: usize = 120 * 8;
 

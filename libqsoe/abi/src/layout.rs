@@ -85,8 +85,17 @@ const _: () = {
 /// Radix of a process's CSpace root CNode.
 pub const CNODE_BITS: u8 = 10;
 
+/// Connections one process can hold, each a Send cap in its CSpace.
+pub const MAX_CONNECTIONS: usize = 512;
+/// Channels one process can own, each a Receive cap in its CSpace.
+pub const MAX_CHANNELS: usize = 64;
+/// Reply objects of a process: the clients it can hold unreplied at once.
+pub const REPLY_OBJECTS: usize = 8;
+
 /// Slots every process is born with.
 pub mod slot {
+    use super::{MAX_CHANNELS, MAX_CONNECTIONS, REPLY_OBJECTS};
+
     /// The side channel to taskman: a Send cap badged with the pid.
     pub const TASKMAN: u64 = 1;
     /// The process's own (initial) thread.
@@ -95,11 +104,11 @@ pub mod slot {
     /// a badged Send cap minted by taskman.
     pub const CONNECTION_BASE: u64 = 8;
     /// Channel `j` of the process: a Receive cap to its endpoint.
-    pub const CHANNEL_BASE: u64 = CONNECTION_BASE + crate::ipc::MAX_CONNECTIONS as u64;
+    pub const CHANNEL_BASE: u64 = CONNECTION_BASE + MAX_CONNECTIONS as u64;
     /// Reply object `k` of the process, made with its first channel.
-    pub const REPLY_BASE: u64 = CHANNEL_BASE + crate::ipc::MAX_CHANNELS as u64;
+    pub const REPLY_BASE: u64 = CHANNEL_BASE + MAX_CHANNELS as u64;
     /// The first slot the process's own runtime may use.
-    pub const FIRST_FREE: u64 = REPLY_BASE + crate::ipc::REPLY_OBJECTS as u64;
+    pub const FIRST_FREE: u64 = REPLY_BASE + REPLY_OBJECTS as u64;
 }
 
 #[cfg(test)]
