@@ -22,7 +22,7 @@ use crate::thread_objects::ThreadObjects;
 use crate::{archive, Taskman};
 use alloc::string::String;
 use alloc::vec::Vec;
-use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, ENOENT, ENOEXEC, ENOMEM};
+use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, EIO, ENOENT, ENOEXEC, ENOMEM};
 use qsoe_abi::grants::{Abilities, GRANTS_PATH};
 use qsoe_abi::ipc::TaskmanBadge;
 use qsoe_abi::layout::{self, slot, CNODE_BITS};
@@ -32,10 +32,11 @@ use sel4_root_task::println;
 use sel4_sys::{init_cap, vm_attributes, CPtr, CapRights, UserContext, Word};
 use taskman_core::channels::{ConnectionTable, Target};
 use taskman_core::cspace::{self, leaf_guard, root_guard, TOP_SLOT_DEPTH};
+use taskman_core::demand_pages::DemandPages;
 use taskman_core::elf_plan::{self, LoadPlan, PagePlan, TlsTemplate, PAGE_SIZE};
 use taskman_core::initial_stack::{self, StackImage};
 use taskman_core::limits::DEFAULT_QUOTAS;
-use taskman_core::spawn_plan::{self, object_slot as obj, Kind, SpawnPlan};
+use taskman_core::spawn_plan::{self, object_slot as obj, Kind, PageFrame, SpawnPlan};
 use taskman_core::threads::ThreadTable;
 use taskman_core::untyped_pool::{NodeId, MIN_BITS};
 
@@ -70,6 +71,12 @@ pub struct Process {
     /// there, for each new thread.
     pub tp_offset: u64,
     pub tls: Option<TlsTemplate>,
+    /// Its pages that are mapped on first touch.
+    demand: DemandPages,
+    /// The object-CNode slot of its first frame.
+    frames_base: u64,
+    /// The object-CNode slot of its next unmapped page table.
+    next_table: u64,
 }
 
 /// A process's side of QNX IPC, as taskman keeps it.
@@ -161,6 +168,8 @@ struct Partial {
     block: NodeId,
     /// The object-CNode slot of the first frame.
     frames_base: u64,
+    /// The object-CNode slot of the next unmapped page table.
+    next_table: u64,
     leaf: Option<u64>,
     asid_pool: Option<usize>,
     /// The slot the object CNode passes through on its way to its leaf.
@@ -182,7 +191,7 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
     )
     .map_err(|_| ENOEXEC)?;
     let tp_offset = thread_pointer_offset(&load)?;
-    let plan = spawn_plan::plan(&load);
+    let plan = spawn_plan::plan(&load, archive::in_place(tm.bootinfo, image));
     if plan.object_cnode_bits > cspace::LEAF_BITS {
         return Err(ENOEXEC);
     }
@@ -213,9 +222,11 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
         return Err(ENOMEM);
     }
     let block = tm.objects.alloc_block(bits).map_err(|_| ENOMEM)?;
+    let demand = DemandPages::of(&plan, &load, stack.bytes.len() as u64);
     let mut partial = Partial {
         block,
         frames_base: 0,
+        next_table: 0,
         leaf: None,
         asid_pool: None,
         temp: None,
@@ -227,6 +238,7 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
         &load,
         &plan,
         &stack,
+        &demand,
         tp_offset,
         image,
     )
@@ -248,6 +260,9 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
         threads: ThreadTable::default(),
         tp_offset,
         tls: load.tls,
+        demand,
+        frames_base: partial.frames_base,
+        next_table: partial.next_table,
     };
     let inserted = tm.processes.insert(parent, process);
     debug_assert_eq!(inserted, Some(pid));
@@ -306,6 +321,7 @@ fn build(
     load: &LoadPlan,
     plan: &SpawnPlan,
     stack: &StackImage,
+    demand: &DemandPages,
     tp_offset: u64,
     image: &[u8],
 ) -> Result<(), Errno> {
@@ -368,33 +384,45 @@ fn build(
     );
 
     let vspace = VSpace(at(obj::VSPACE));
-    let mut next_table = obj::PAGE_TABLES;
+    partial.next_table = obj::PAGE_TABLES;
     // `page_vaddrs` starts with the program's pages, in `load.pages` order.
     for (i, &vaddr) in plan.page_vaddrs.iter().enumerate() {
-        let frame = Frame(at(frames_base + i as u64));
+        if demand.contains(vaddr) {
+            continue;
+        }
+        let frame = Frame(at(frames_base + plan.frame_slots[i]));
         let program_page = load.pages.get(i);
-        let (rights, attrs) = fill(
-            tm,
+        let (rights, attrs) = match (plan.page_frames[i], program_page) {
+            (PageFrame::File(offset), Some(page)) => {
+                let source =
+                    archive::image_frame(tm.bootinfo, image[offset..].as_ptr()).ok_or(EIO)?;
+                tm.objects
+                    .slot(frame.0)
+                    .copy(tm.objects.slot(source), CapRights::READ)
+                    .map_err(kernel)?;
+                program_rights(page)
+            }
+            _ => fill(
+                tm,
+                frame,
+                vaddr,
+                program_page,
+                load,
+                stack,
+                tp_offset,
+                image,
+            )?,
+        };
+        map_page(
+            vspace,
             frame,
             vaddr,
-            program_page,
-            load,
-            stack,
-            tp_offset,
-            image,
-        )?;
-        loop {
-            match frame.map(vspace, vaddr, rights, attrs) {
-                Ok(()) => break,
-                Err(Error::FailedLookup { .. }) if next_table < frames_base => {
-                    PageTable(at(next_table))
-                        .map(vspace, vaddr, vm_attributes::DEFAULT)
-                        .map_err(kernel)?;
-                    next_table += 1;
-                }
-                Err(e) => return Err(kernel(e)),
-            }
-        }
+            rights,
+            attrs,
+            &mut partial.next_table,
+            |i| (i < frames_base).then(|| PageTable(at(i))),
+        )
+        .map_err(kernel)?;
     }
 
     let objects = &mut tm.objects;
@@ -431,6 +459,65 @@ fn build(
         objects.free_slot(t);
     }
     Ok(())
+}
+
+/// Maps `frame` at `vaddr`, first mapping the page tables it needs from
+/// the process's own: `table(next)` is the next one unused, if any is left.
+fn map_page(
+    vspace: VSpace,
+    frame: Frame,
+    vaddr: u64,
+    rights: CapRights,
+    attrs: Word,
+    next: &mut u64,
+    table: impl Fn(u64) -> Option<PageTable>,
+) -> Result<(), Error> {
+    loop {
+        match frame.map(vspace, vaddr, rights, attrs) {
+            Err(e @ Error::FailedLookup { .. }) => {
+                let Some(pt) = table(*next) else {
+                    return Err(e);
+                };
+                pt.map(vspace, vaddr, vm_attributes::DEFAULT)?;
+                *next += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Gives a process the page its data fault at `addr` touched, if that page
+/// is one of those mapped on first touch and not mapped yet; answers
+/// whether it did (the fault reply then retries the access).
+pub fn demand_fault(tm: &mut Taskman, pid: Pid, addr: u64) -> bool {
+    let Some(p) = tm.processes.get_mut(pid) else {
+        return false;
+    };
+    let Some(page) = p.demand.for_fault(addr) else {
+        return false;
+    };
+    let (leaf, frames_base) = (p.leaf, p.frames_base);
+    let at = |i: u64| cspace::cptr(leaf, i);
+    let frame = Frame(at(frames_base + page.frame));
+    let mapped = map_page(
+        VSpace(at(obj::VSPACE)),
+        frame,
+        page.vaddr,
+        CapRights::READ_WRITE,
+        vm_attributes::EXECUTE_NEVER,
+        &mut p.next_table,
+        |i| (i < frames_base).then(|| PageTable(at(i))),
+    );
+    match mapped {
+        Ok(()) => {
+            p.demand.mapped(page);
+            true
+        }
+        Err(e) => {
+            println!("taskman: pid {pid}: cannot map {:#x}: {e:?}", page.vaddr);
+            false
+        }
+    }
 }
 
 /// The object-CNode slot where objects of `kind` start; `None` for the
@@ -476,17 +563,7 @@ fn fill(
                 }
             })?;
         }
-        let rights = if page.perms.write {
-            CapRights::READ_WRITE
-        } else {
-            CapRights::READ
-        };
-        let attrs = if page.perms.execute {
-            vm_attributes::DEFAULT
-        } else {
-            vm_attributes::EXECUTE_NEVER
-        };
-        return Ok((rights, attrs));
+        return Ok(program_rights(page));
     }
     if vaddr == layout::THREAD_BLOCK {
         write(tm, &mut |bytes| {
@@ -513,6 +590,21 @@ fn fill(
     Ok(rw)
 }
 
+/// The rights and attributes a program page is mapped with.
+fn program_rights(page: &PagePlan) -> (CapRights, Word) {
+    let rights = if page.perms.write {
+        CapRights::READ_WRITE
+    } else {
+        CapRights::READ
+    };
+    let attrs = if page.perms.execute {
+        vm_attributes::DEFAULT
+    } else {
+        vm_attributes::EXECUTE_NEVER
+    };
+    (rights, attrs)
+}
+
 /// Gives the thread its spaces, time and registers, and lets it run.
 #[allow(clippy::too_many_arguments)]
 fn start(
@@ -529,7 +621,9 @@ fn start(
     let at = |i: u64| cspace::cptr(leaf, i);
     let tcb = Tcb(at(obj::TCB));
     let sc = SchedContext(at(obj::SCHED_CONTEXT));
-    let ipc_frame = Frame(at(partial.frames_base + plan.ipc_buffer_page() as u64));
+    let ipc_frame = Frame(at(
+        partial.frames_base + plan.frame_slots[plan.ipc_buffer_page()]
+    ));
     ThreadSetup {
         tcb,
         sc,

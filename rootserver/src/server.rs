@@ -60,7 +60,12 @@ fn handle(tm: &mut Taskman, msg: Received) {
                 thread_trap(tm, Caller::thread(pid, tid, &words), &words);
                 return;
             }
-            if ipc::cap_fault(tm, pid, tid, &msg) {
+            let demand = label == fault::VM_FAULT
+                && words.get(fault::VM_FAULT_PREFETCH) == Some(&0)
+                && words
+                    .get(fault::VM_FAULT_ADDR)
+                    .is_some_and(|&addr| process::demand_fault(tm, pid, addr));
+            if demand || ipc::cap_fault(tm, pid, tid, &msg) {
                 // The fault reply restarts the thread where its registers say.
                 reply(tm.reply, 0, &[]);
                 return;

@@ -61,6 +61,26 @@ pub struct PagePlan {
     pub vaddr: u64,
     pub perms: Perms,
     pub copies: Vec<PageCopy>,
+    /// Whether part of the page lies in a segment's zero-filled tail
+    /// (memory size past file size).
+    pub zeroed: bool,
+}
+
+impl PagePlan {
+    /// The offset of the page of the file that can back this page as it
+    /// stands, shared and never copied: a read-only page filled from one
+    /// whole page of the file (`file_len` bytes), with nothing to zero.
+    /// Bytes after the segment's end in that page are the file's own, as
+    /// when a program file is mapped.
+    pub fn file_page(&self, file_len: usize) -> Option<usize> {
+        let [c] = self.copies.as_slice() else {
+            return None;
+        };
+        let whole = c.page_offset == 0
+            && c.file_offset.is_multiple_of(PAGE_SIZE as usize)
+            && c.file_offset + PAGE_SIZE as usize <= file_len;
+        (whole && !self.perms.write && !self.zeroed).then_some(c.file_offset)
+    }
 }
 
 /// The initial image of each thread's TLS block (PT_TLS).
@@ -253,15 +273,18 @@ impl Segment {
         let mut page = self.first_page();
         loop {
             let copy = self.copy_into(page);
+            let zeroed = self.zeroes(page);
             match pages.last_mut() {
                 Some(last) if last.vaddr == page => {
                     last.perms = last.perms.union(self.perms);
                     last.copies.extend(copy);
+                    last.zeroed |= zeroed;
                 }
                 _ => pages.push(PagePlan {
                     vaddr: page,
                     perms: self.perms,
                     copies: copy.into_iter().collect(),
+                    zeroed,
                 }),
             }
             if page == self.last_page() {
@@ -269,6 +292,12 @@ impl Segment {
             }
             page += PAGE_SIZE;
         }
+    }
+
+    /// Whether part of `page` lies past the file image, inside the segment.
+    fn zeroes(&self, page: u64) -> bool {
+        let start = page.max(self.vaddr + self.filesz);
+        start < page.saturating_add(PAGE_SIZE).min(self.end)
     }
 
     /// The part of the file image that lands in `page`, if any.
@@ -485,6 +514,28 @@ mod tests {
         assert!(memory[at(0x11800)..at(0x12900)].iter().all(|&b| b == 0));
         assert_eq!(memory[at(0x12900)..at(0x12b00)], elf[0x1900..0x1b00]);
         assert!(memory[at(0x12b00)..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn only_whole_read_only_file_pages_back_pages_in_place() {
+        let elf = exec(
+            0x10100,
+            &[
+                load(TEXT, 0, 0x10000, 0x1800, 0x1800),
+                load(elf::PF_R, 0x2000, 0x12000, 0x1000, 0x1000),
+                load(elf::PF_R, 0x3000, 0x13000, 0x10, 0x20),
+                load(DATA, 0x4000, 0x14000, 0x1000, 0x1000),
+            ],
+            0x5000,
+        );
+        let p = plan(&elf, USER, 1024).unwrap();
+        let backed: Vec<Option<usize>> = p.pages.iter().map(|pg| pg.file_page(elf.len())).collect();
+        // Text: a whole page, then a short one whose rest is the file's;
+        // read-only data; read-only data with a zeroed tail; writable data.
+        assert_eq!(backed, [Some(0), Some(0x1000), Some(0x2000), None, None]);
+        assert!(p.pages[3].zeroed && !p.pages[1].zeroed);
+        // The file must hold the whole page.
+        assert_eq!(p.pages[2].file_page(0x2fff), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod boot;
 pub mod bootargs;
 pub mod channels;
 pub mod cspace;
+pub mod demand_pages;
 pub mod elf_plan;
 pub mod init_commands;
 pub mod initial_stack;

@@ -96,6 +96,23 @@ pub struct SpawnPlan {
     /// Virtual addresses of every page the process starts with: program,
     /// stack, IPC buffer, thread block.
     pub page_vaddrs: Vec<u64>,
+    /// Where each of those pages' frame comes from.
+    pub page_frames: Vec<PageFrame>,
+    /// Each page's frame cap, as an offset from the first frame's slot in
+    /// the object CNode: its own frames first, in page order, then the
+    /// program file's pages it shares.
+    pub frame_slots: Vec<u64>,
+}
+
+/// Where a page's frame comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageFrame {
+    /// A frame of its own, retyped from the block.
+    Own,
+    /// The page of the program file at this offset, shared read-only with
+    /// every process of the program: the file lies page aligned in
+    /// taskman's image, so it is mapped in place and never copied.
+    File(usize),
 }
 
 impl SpawnPlan {
@@ -103,6 +120,14 @@ impl SpawnPlan {
     /// the last page but the thread block.
     pub fn ipc_buffer_page(&self) -> usize {
         self.page_vaddrs.len() - 2
+    }
+
+    /// How many frames are retyped from the block.
+    pub fn own_frames(&self) -> u64 {
+        self.page_frames
+            .iter()
+            .filter(|f| **f == PageFrame::Own)
+            .count() as u64
     }
 }
 
@@ -113,11 +138,36 @@ pub fn stack_pages() -> impl Iterator<Item = u64> {
         .map(|i| layout::STACK_TOP - i * PAGE_SIZE)
 }
 
-/// Plans a process for a program laid out as `load`.
-pub fn plan(load: &LoadPlan) -> SpawnPlan {
+/// Plans a process for a program laid out as `load`. `aligned_file` is
+/// the program file's length if the file lies page aligned in memory, so
+/// its read-only pages can be mapped in place.
+pub fn plan(load: &LoadPlan, aligned_file: Option<usize>) -> SpawnPlan {
     let mut page_vaddrs: Vec<u64> = load.pages.iter().map(|p| p.vaddr).collect();
     page_vaddrs.extend(stack_pages());
     page_vaddrs.extend([layout::IPC_BUFFER, layout::THREAD_BLOCK]);
+    let page_frames: Vec<PageFrame> = (0..page_vaddrs.len())
+        .map(|i| {
+            let file_page = load.pages.get(i).zip(aligned_file);
+            match file_page.and_then(|(p, len)| p.file_page(len)) {
+                Some(offset) => PageFrame::File(offset),
+                None => PageFrame::Own,
+            }
+        })
+        .collect();
+    let own = page_frames.iter().filter(|f| **f == PageFrame::Own).count() as u64;
+    let (mut next_own, mut next_file) = (0, own);
+    let frame_slots = page_frames
+        .iter()
+        .map(|f| {
+            let next = if *f == PageFrame::Own {
+                &mut next_own
+            } else {
+                &mut next_file
+            };
+            *next += 1;
+            *next - 1
+        })
+        .collect();
     let frames = page_vaddrs.len() as u64;
     let page_tables = page_tables_needed(page_vaddrs.iter().copied()) as u64;
     // Caps taskman keeps: the fixed ones (CNode, VSpace, TCB, scheduling
@@ -153,7 +203,7 @@ pub fn plan(load: &LoadPlan) -> SpawnPlan {
             kind: Kind::Frame,
             object_type: object::PAGE_4K,
             size_bits: size_bits::PAGE as u8,
-            count: frames,
+            count: own,
         },
         Objects {
             kind: Kind::Tcb,
@@ -182,6 +232,8 @@ pub fn plan(load: &LoadPlan) -> SpawnPlan {
         object_cnode_bits,
         block_bits: ceil_log2(bytes),
         page_vaddrs,
+        page_frames,
+        frame_slots,
     }
 }
 
@@ -222,6 +274,7 @@ mod tests {
                         execute: true,
                     },
                     copies: Vec::new(),
+                    zeroed: false,
                 })
                 .collect(),
             phdr_vaddr: None,
@@ -231,9 +284,48 @@ mod tests {
         }
     }
 
+    fn plan_own(load: &LoadPlan) -> SpawnPlan {
+        plan(load, None)
+    }
+
+    #[test]
+    fn file_pages_are_shared_and_take_no_frame() {
+        use crate::elf_plan::PageCopy;
+        let mut l = load(&[0x10000, 0x11000, 0x12000]);
+        for (i, p) in l.pages.iter_mut().enumerate() {
+            p.copies = alloc::vec![PageCopy {
+                page_offset: 0,
+                file_offset: 0x1000 * (i + 1),
+                len: 0x1000,
+            }];
+        }
+        l.pages[1].perms.write = true;
+        let p = plan(&l, Some(0x4000));
+        assert_eq!(
+            p.page_frames[..4],
+            [
+                PageFrame::File(0x1000),
+                PageFrame::Own,
+                PageFrame::File(0x3000),
+                PageFrame::Own
+            ]
+        );
+        let all = p.page_vaddrs.len() as u64;
+        assert_eq!(p.own_frames(), all - 2);
+        let frames = p.objects.iter().find(|o| o.kind == Kind::Frame).unwrap();
+        assert_eq!(frames.count, all - 2);
+        // Own frames first, in page order; the shared ones after them.
+        assert_eq!(p.frame_slots[..4], [all - 2, 0, all - 1, 1]);
+        let mut slots = p.frame_slots.clone();
+        slots.sort_unstable();
+        assert!(slots.iter().copied().eq(0..all));
+        // Not aligned in memory: every page has its own frame.
+        assert_eq!(plan(&l, None).own_frames(), all);
+    }
+
     #[test]
     fn object_cnode_first_then_largest_and_all_fit_the_block() {
-        let p = plan(&load(&[0x10000, 0x11000, 0x12000]));
+        let p = plan_own(&load(&[0x10000, 0x11000, 0x12000]));
         assert_eq!(p.objects[0].kind, Kind::ObjectCNode);
         assert!(p.objects[1..]
             .windows(2)
@@ -260,7 +352,7 @@ mod tests {
 
     #[test]
     fn counts_every_page_and_page_table() {
-        let p = plan(&load(&[0x10000, 0x11000]));
+        let p = plan_own(&load(&[0x10000, 0x11000]));
         let frames = p.objects.iter().find(|o| o.kind == Kind::Frame).unwrap();
         assert_eq!(frames.count, 2 + STACK_PAGES + 2);
         let tables = p
@@ -278,7 +370,7 @@ mod tests {
     #[test]
     fn object_cnode_holds_every_kept_cap() {
         let pages: Vec<u64> = (0..300).map(|i| 0x10000 + i * PAGE_SIZE).collect();
-        let p = plan(&load(&pages));
+        let p = plan_own(&load(&pages));
         let kept: u64 = p
             .objects
             .iter()

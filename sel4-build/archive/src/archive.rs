@@ -3,6 +3,12 @@
 //! The archive is embedded in taskman's image, so identical inputs must give
 //! identical bytes: entries are sorted by name and carry no timestamps,
 //! owners or host inode numbers.
+//!
+//! Every program's bytes start at a page boundary of the archive, so that
+//! taskman can map its read-only pages in place. The padding goes after
+//! the name, as NULs inside the header's name size (as `dracut-cpio` aligns
+//! file data); readers that take the name up to its first NUL see the
+//! plain name.
 
 use std::io::Write;
 
@@ -15,6 +21,12 @@ pub const PROGRAM_MODE: u32 = 0o100755;
 
 /// Mode of a packed plain file: a regular file, read-only data.
 pub const FILE_MODE: u32 = 0o100644;
+
+/// Where a program's bytes start: a multiple of the page size.
+pub const PROGRAM_ALIGN: usize = 4096;
+
+/// Bytes of a newc header before the name.
+const NEWC_HEADER: usize = 110;
 
 /// One file of the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +79,14 @@ fn write_entry(out: Vec<u8>, inode: usize, entry: &Entry) -> Result<Vec<u8>, Err
     };
     let size = u32::try_from(entry.data.len()).map_err(|_| too_big("size"))?;
     let inode = u32::try_from(inode).map_err(|_| too_big("inode number"))?;
-    let mut writer = NewcBuilder::new(&entry.name)
+    let mut name = entry.name.clone();
+    if entry.mode == PROGRAM_MODE {
+        // Header, name and its NUL end where the data starts.
+        let end = out.len() + NEWC_HEADER + name.len() + 1;
+        let pad = end.next_multiple_of(PROGRAM_ALIGN) - end;
+        name.extend(std::iter::repeat_n('\0', pad));
+    }
+    let mut writer = NewcBuilder::new(&name)
         .ino(inode)
         .mode(entry.mode)
         .uid(0)

@@ -80,7 +80,7 @@ fn default_manifest_packs_once_its_programs_exist() {
     let archive = pack(&default_manifest(), &bin_dir).unwrap();
 
     let entries: Vec<(&str, &[u8])> = cpio_reader::iter_files(&archive.bytes)
-        .map(|e| (e.name(), e.file()))
+        .map(|e| (e.name().trim_end_matches('\0'), e.file()))
         .collect();
     // Programs, two fixtures, the abilities file, three init files.
     assert_eq!(entries.len(), PROGRAMS.len() + 2 + 1 + 3);

@@ -55,7 +55,12 @@ fn read_back(bytes: &[u8]) -> Vec<(String, u32, u32, Vec<u8>)> {
         .map(|entry| {
             assert_eq!((entry.uid(), entry.gid(), entry.mtime()), (0, 0, 0));
             assert_eq!(entry.nlink(), 1);
-            let name = entry.name().to_string();
+            // Program names carry the NULs that align their bytes.
+            let name = entry.name().trim_end_matches('\0').to_string();
+            if entry.mode().bits() == 0o100755 {
+                let offset = entry.file().as_ptr() as usize - bytes.as_ptr() as usize;
+                assert_eq!(offset % 4096, 0, "{name} starts at {offset:#x}");
+            }
             (
                 name,
                 entry.mode().bits(),
