@@ -25,7 +25,7 @@ use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, EIO, ENOENT, ENOEXEC, ENOMEM};
 use qsoe_abi::grants::{Abilities, GRANTS_PATH};
 use qsoe_abi::ipc::TaskmanBadge;
-use qsoe_abi::layout::{self, slot, CNODE_BITS};
+use qsoe_abi::layout::{self, slot, ThreadArea, CNODE_BITS};
 use qsoe_abi::Pid;
 use sel4::{CNode, Endpoint, Error, Frame, PageTable, SchedContext, SchedControl, Tcb, VSpace};
 use sel4_root_task::println;
@@ -37,6 +37,7 @@ use taskman_core::elf_plan::{self, LoadPlan, PagePlan, TlsTemplate, PAGE_SIZE};
 use taskman_core::initial_stack::{self, StackImage};
 use taskman_core::limits::DEFAULT_QUOTAS;
 use taskman_core::spawn_plan::{self, object_slot as obj, Kind, PageFrame, SpawnPlan};
+use taskman_core::thread_page;
 use taskman_core::threads::ThreadTable;
 use taskman_core::untyped_pool::{NodeId, MIN_BITS};
 
@@ -190,13 +191,14 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
         MAX_PROGRAM_PAGES,
     )
     .map_err(|_| ENOEXEC)?;
-    let tp_offset = thread_pointer_offset(&load)?;
+    let tp_offset = thread_page::tp_offset(load.tls).ok_or(ENOEXEC)?;
     let plan = spawn_plan::plan(&load, archive::in_place(tm.bootinfo, image));
     if plan.object_cnode_bits > cspace::LEAF_BITS {
         return Err(ENOEXEC);
     }
+    let stack_top = thread_page::stack_top(&ThreadArea::FIRST, tp_offset);
     let stack = initial_stack::build(
-        layout::STACK_TOP,
+        stack_top,
         &req.argv,
         &req.envp,
         &auxv(&load),
@@ -222,7 +224,7 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
         return Err(ENOMEM);
     }
     let block = tm.objects.alloc_block(bits).map_err(|_| ENOMEM)?;
-    let demand = DemandPages::of(&plan, &load, stack.bytes.len() as u64);
+    let demand = DemandPages::of(&plan, &load, stack_top - stack.bytes.len() as u64);
     let mut partial = Partial {
         block,
         frames_base: 0,
@@ -282,21 +284,6 @@ fn abilities(tm: &Taskman, parent: Pid, path: &str) -> Abilities {
     };
     let grants = archive::find(GRANTS_PATH).unwrap_or(&[]);
     Abilities::granted(grants, path.as_bytes()).intersection(held)
-}
-
-/// Where `tp` points within the thread block: past ThreadControl, aligned
-/// for the TLS block that starts there.
-fn thread_pointer_offset(load: &LoadPlan) -> Result<u64, Errno> {
-    let align = load.tls.map_or(16, |t| (t.align as u64).max(16));
-    if !align.is_power_of_two() {
-        return Err(ENOEXEC);
-    }
-    let offset = layout::THREAD_CONTROL_BYTES.next_multiple_of(align);
-    let tls = load.tls.map_or(0, |t| t.mem_size as u64);
-    if offset + tls > PAGE_SIZE {
-        return Err(ENOEXEC);
-    }
-    Ok(offset)
 }
 
 fn auxv(load: &LoadPlan) -> Vec<(u64, u64)> {
@@ -565,26 +552,25 @@ fn fill(
         }
         return Ok(program_rights(page));
     }
-    if vaddr == layout::THREAD_BLOCK {
+    let area = ThreadArea::FIRST;
+    let stack_top = thread_page::stack_top(&area, tp_offset);
+    let stack_bottom = stack_top - stack.bytes.len() as u64;
+    let has_stack = vaddr < stack_top && vaddr + PAGE_SIZE > stack_bottom;
+    if vaddr == area.thread_page || has_stack {
         write(tm, &mut |bytes| {
-            let control = (tp_offset - layout::THREAD_CONTROL_BYTES) as usize;
-            bytes[control..control + 8].copy_from_slice(&layout::IPC_BUFFER.to_le_bytes());
-            if let Some(t) = load.tls {
-                let at = tp_offset as usize;
-                bytes[at..at + t.file_size]
-                    .copy_from_slice(&image[t.file_offset..t.file_offset + t.file_size]);
+            if vaddr == area.thread_page {
+                let tls = load.tls.map_or(&[][..], |t| {
+                    &image[t.file_offset..t.file_offset + t.file_size]
+                });
+                thread_page::write(bytes, &area, tp_offset, tls);
             }
-        })?;
-        return Ok(rw);
-    }
-    let stack_bottom = layout::STACK_TOP - stack.bytes.len() as u64;
-    if vaddr < layout::STACK_TOP && vaddr + PAGE_SIZE > stack_bottom {
-        write(tm, &mut |bytes| {
-            let from = vaddr.max(stack_bottom);
-            let to = (vaddr + PAGE_SIZE).min(layout::STACK_TOP);
-            let src = (from - stack_bottom) as usize..(to - stack_bottom) as usize;
-            let dst = (from - vaddr) as usize..(to - vaddr) as usize;
-            bytes[dst].copy_from_slice(&stack.bytes[src]);
+            if has_stack {
+                let from = vaddr.max(stack_bottom);
+                let to = (vaddr + PAGE_SIZE).min(stack_top);
+                let src = (from - stack_bottom) as usize..(to - stack_bottom) as usize;
+                let dst = (from - vaddr) as usize..(to - vaddr) as usize;
+                bytes[dst].copy_from_slice(&stack.bytes[src]);
+            }
         })?;
     }
     Ok(rw)
@@ -622,14 +608,14 @@ fn start(
     let tcb = Tcb(at(obj::TCB));
     let sc = SchedContext(at(obj::SCHED_CONTEXT));
     let ipc_frame = Frame(at(
-        partial.frames_base + plan.frame_slots[plan.ipc_buffer_page()]
+        partial.frames_base + plan.frame_slots[plan.thread_page()]
     ));
     ThreadSetup {
         tcb,
         sc,
         cnode: CNode(at(obj::CNODE)),
         vspace: VSpace(at(obj::VSPACE)),
-        ipc_buffer: (layout::IPC_BUFFER, ipc_frame),
+        ipc_buffer: (ThreadArea::FIRST.ipc_buffer(), ipc_frame),
         fault_endpoint: Endpoint(at(obj::FAULT_EP)),
         core,
     }
@@ -642,7 +628,7 @@ fn start(
     let regs = UserContext {
         pc: load.entry,
         sp: stack.sp,
-        tp: layout::THREAD_BLOCK + tp_offset,
+        tp: ThreadArea::FIRST.thread_page + tp_offset,
         ..Default::default()
     };
     tcb.write_registers(true, &regs).map_err(kernel)

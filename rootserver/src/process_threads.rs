@@ -16,12 +16,13 @@ use crate::thread_objects::*;
 use crate::{archive, Taskman};
 use qsoe_abi::errno::{Errno, EAGAIN, EDEADLK, EINVAL, ENOMEM, ESRCH};
 use qsoe_abi::ipc::TaskmanBadge;
-use qsoe_abi::layout::{self, ThreadArea};
+use qsoe_abi::layout::ThreadArea;
 use qsoe_abi::Pid;
 use sel4::{CNode, Endpoint, Frame, SchedContext, VSpace};
 use sel4_root_task::println;
 use sel4_sys::{object, size_bits, vm_attributes, CapRights, UserContext, Word};
 use taskman_core::spawn_plan::object_slot as obj;
+use taskman_core::thread_page;
 use taskman_core::threads::Join;
 
 /// Starts a thread of `pid` at `entry`, with `function` and `argument`
@@ -88,16 +89,13 @@ fn build(
     let image = archive::find(&p.path).ok_or(EINVAL)?;
     let (cnode, vspace) = (CNode(p.object(obj::CNODE)), VSpace(p.object(obj::VSPACE)));
     let area = ThreadArea::of(index);
-    let thread_block = Frame(t.slots[FIRST_FRAME + FRAMES - 1]);
+    let page = Frame(t.slots[FIRST_FRAME + FRAMES - 1]);
+    let tls_image = tls.map_or(&[][..], |t| {
+        &image[t.file_offset..t.file_offset + t.file_size]
+    });
     tm.window
-        .with_frame(&mut tm.objects, thread_block, |bytes| {
-            let control = (tp_offset - layout::THREAD_CONTROL_BYTES) as usize;
-            bytes[control..control + 8].copy_from_slice(&area.ipc_buffer.to_le_bytes());
-            if let Some(t) = tls {
-                let at = tp_offset as usize;
-                bytes[at..at + t.file_size]
-                    .copy_from_slice(&image[t.file_offset..t.file_offset + t.file_size]);
-            }
+        .with_frame(&mut tm.objects, page, |bytes| {
+            thread_page::write(bytes, &area, tp_offset, tls_image)
         })
         .map_err(kernel)?;
     for (f, vaddr) in area.pages().enumerate() {
@@ -123,13 +121,12 @@ fn build(
 
     let tcb = t.tcb();
     let sc = SchedContext(t.slots[SCHED_CONTEXT]);
-    let ipc_frame = Frame(t.slots[FIRST_FRAME + FRAMES - 2]);
     ThreadSetup {
         tcb,
         sc,
         cnode,
         vspace,
-        ipc_buffer: (area.ipc_buffer, ipc_frame),
+        ipc_buffer: (area.ipc_buffer(), page),
         fault_endpoint: Endpoint(t.slots[FAULT_EP]),
         core,
     }
@@ -137,8 +134,8 @@ fn build(
     .map_err(kernel)?;
     let mut regs = UserContext {
         pc: entry,
-        sp: area.stack_top,
-        tp: area.thread_block + tp_offset,
+        sp: thread_page::stack_top(&area, tp_offset),
+        tp: area.thread_page + tp_offset,
         ..Default::default()
     };
     regs.a[..3].copy_from_slice(&[function, argument, tid]);

@@ -6,10 +6,10 @@ use sel4::Tcb;
 use sel4_sys::CPtr;
 use taskman_core::untyped_pool::NodeId;
 
-/// log2 of a thread's block: six pages, a TCB, a scheduling context.
+/// log2 of a thread's block: five pages, a TCB, a scheduling context.
 pub const THREAD_BLOCK_BITS: u8 = 15;
-/// Frames of a thread: stack, IPC buffer, thread block.
-pub const FRAMES: usize = THREAD_STACK_PAGES as usize + 2;
+/// Frames of a thread: stack, then its thread page.
+pub const FRAMES: usize = THREAD_STACK_PAGES as usize + 1;
 pub const TCB: usize = 0;
 pub const SCHED_CONTEXT: usize = 1;
 pub const FAULT_EP: usize = 2;

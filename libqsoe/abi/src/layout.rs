@@ -6,80 +6,91 @@
 //! ```text
 //! 0x0000_0000 .. 0x0000_1000   never mapped: NULL dereferences fault
 //! 0x0000_1000 .. PROGRAM_END   the program's ELF segments
-//! STACK_TOP - stack .. STACK_TOP   the initial stack (an unmapped page below)
-//! IPC_BUFFER                   the thread's IPC buffer
-//! THREAD_BLOCK                 ThreadControl, then the TLS block; tp points
-//!                              just past ThreadControl
-//! ThreadArea::of(i)            each further thread: guard, stack, IPC
-//!                              buffer, thread block
+//! THREAD_AREA                  a guard page, the first thread's stack pages,
+//!                              its thread page; then each further thread's
+//!                              guard page, stack pages and thread page
 //! ```
+//!
+//! A thread page holds, from its top down: the thread's IPC buffer, its
+//! ThreadControl and TLS block (`tp` points just past ThreadControl), and
+//! the top of its stack, which grows down into the stack pages below. So
+//! a new thread's first page is the only one taskman must write, and the
+//! program and every thread share one 1 GiB page table.
 //!
 //! CSpace: a CNode of `CNODE_BITS` radix whose guard makes 64-bit
 //! pointers resolve, so slot `n` is simply CPtr `n`.
 
+const PAGE: u64 = 0x1000;
+
 /// The first address a program may occupy.
 pub const PROGRAM_START: u64 = 0x1000;
-/// The end of the range a program's segments may occupy.
-pub const PROGRAM_END: u64 = 0x30_0000_0000;
-/// Where the thread area starts: a guard page, the stack, a guard page,
-/// the IPC buffer, a guard page, the thread block; all inside one 2 MiB
-/// page table.
-const THREAD_AREA: u64 = 0x3f_4000_0000;
-/// Pages of initial stack.
+/// The end of the range a program's segments may occupy: where the
+/// thread area starts, the last 2 MiB of the first GiB.
+pub const PROGRAM_END: u64 = THREAD_AREA;
+const THREAD_AREA: u64 = 0x3fe0_0000;
+/// Pages of stack of the first thread below its thread page.
 pub const STACK_PAGES: u64 = 16;
-/// The initial stack grows down from here.
-pub const STACK_TOP: u64 = THREAD_AREA + (1 + STACK_PAGES) * 0x1000;
-/// The initial thread's IPC buffer.
-pub const IPC_BUFFER: u64 = STACK_TOP + 0x1000;
-/// The page holding the initial thread's ThreadControl and TLS block.
-pub const THREAD_BLOCK: u64 = IPC_BUFFER + 0x2000;
-/// Bytes of ThreadControl at the start of the thread block (the IPC
-/// buffer's address and one word for the runtime); `tp` points just past.
+/// Pages of stack of each thread after the first below its thread page.
+pub const THREAD_STACK_PAGES: u64 = 4;
+/// Where the IPC buffer lies in a thread page: its last KiB, aligned as
+/// the kernel requires (`seL4_IPCBufferSizeBits`).
+pub const IPC_BUFFER_OFFSET: u64 = PAGE - 0x400;
+/// Bytes of ThreadControl just below `tp` (the IPC buffer's address and
+/// one word for the runtime).
 pub const THREAD_CONTROL_BYTES: u64 = 16;
 
 /// Threads a process can have besides its first.
 pub const MAX_THREADS: usize = 16;
-/// Pages of stack of each thread after the first.
-pub const THREAD_STACK_PAGES: u64 = 4;
+const EXTRA_THREADS: u64 = THREAD_AREA + (1 + STACK_PAGES + 1) * PAGE;
 /// Pages of address space each thread after the first has: a guard page,
-/// the stack, the IPC buffer, the thread block. They follow the first
-/// thread's pages in the same 2 MiB page table.
-const THREAD_PAGES: u64 = THREAD_STACK_PAGES + 3;
-const EXTRA_THREADS: u64 = THREAD_AREA + 32 * 0x1000;
+/// its stack pages and its thread page.
+const THREAD_PAGES: u64 = 1 + THREAD_STACK_PAGES + 1;
 
-/// Where thread `index` (0 for the second thread of a process) lives.
+/// Where one thread's memory lies: its stack pages, then its thread page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ThreadArea {
-    /// Its stack grows down from here.
-    pub stack_top: u64,
-    pub ipc_buffer: u64,
-    pub thread_block: u64,
+    pub stack_pages: u64,
+    pub thread_page: u64,
 }
 
 impl ThreadArea {
+    /// The first thread's, above one guard page.
+    pub const FIRST: ThreadArea = ThreadArea {
+        stack_pages: STACK_PAGES,
+        thread_page: THREAD_AREA + (1 + STACK_PAGES) * PAGE,
+    };
+
+    /// Thread `index`'s (0 for the second thread of a process).
     pub const fn of(index: usize) -> Self {
-        let base = EXTRA_THREADS + index as u64 * THREAD_PAGES * 0x1000;
-        let stack_top = base + (1 + THREAD_STACK_PAGES) * 0x1000;
+        let base = EXTRA_THREADS + index as u64 * THREAD_PAGES * PAGE;
         ThreadArea {
-            stack_top,
-            ipc_buffer: stack_top,
-            thread_block: stack_top + 0x1000,
+            stack_pages: THREAD_STACK_PAGES,
+            thread_page: base + (1 + THREAD_STACK_PAGES) * PAGE,
         }
     }
 
-    /// Every page, stack first (lowest address first).
+    pub const fn ipc_buffer(&self) -> u64 {
+        self.thread_page + IPC_BUFFER_OFFSET
+    }
+
+    /// The lowest stack page.
+    pub const fn stack_bottom(&self) -> u64 {
+        self.thread_page - self.stack_pages * PAGE
+    }
+
+    /// Every page, lowest first: the stack pages, then the thread page.
     pub fn pages(&self) -> impl Iterator<Item = u64> {
-        let bottom = self.stack_top - THREAD_STACK_PAGES * 0x1000;
-        (0..THREAD_STACK_PAGES + 2).map(move |i| bottom + i * 0x1000)
+        let bottom = self.stack_bottom();
+        (0..=self.stack_pages).map(move |i| bottom + i * PAGE)
     }
 }
 
-// Every thread's pages share the first thread's 2 MiB page table, after
-// a guard page.
+// Every thread's pages lie in one 2 MiB page table, each stack above a
+// guard page.
 const _: () = {
     assert!(THREAD_AREA.is_multiple_of(0x20_0000));
-    assert!(EXTRA_THREADS >= THREAD_BLOCK + 0x2000);
-    assert!(ThreadArea::of(MAX_THREADS - 1).thread_block + 0x1000 <= THREAD_AREA + 0x20_0000);
+    assert!(ThreadArea::of(0).stack_bottom() > ThreadArea::FIRST.thread_page + PAGE);
+    assert!(ThreadArea::of(MAX_THREADS - 1).thread_page + PAGE <= THREAD_AREA + 0x20_0000);
 };
 
 /// Radix of a process's CSpace root CNode.
@@ -120,14 +131,14 @@ mod tests {
         for i in 1..MAX_THREADS {
             let (a, b) = (ThreadArea::of(i - 1), ThreadArea::of(i));
             // A guard page below each stack, and no overlap.
-            assert!(b.stack_top - THREAD_STACK_PAGES * 0x1000 > a.thread_block + 0x1000);
+            assert!(b.stack_bottom() > a.thread_page + PAGE);
         }
-        let pages: std::vec::Vec<u64> = ThreadArea::of(0).pages().collect();
-        assert_eq!(pages.len() as u64, THREAD_STACK_PAGES + 2);
-        assert_eq!(
-            pages[THREAD_STACK_PAGES as usize],
-            ThreadArea::of(0).ipc_buffer
-        );
-        assert_eq!(*pages.last().unwrap(), ThreadArea::of(0).thread_block);
+        let a = ThreadArea::of(0);
+        let pages: std::vec::Vec<u64> = a.pages().collect();
+        assert_eq!(pages.len() as u64, THREAD_STACK_PAGES + 1);
+        assert_eq!(*pages.last().unwrap(), a.thread_page);
+        assert_eq!(pages[0], a.stack_bottom());
+        assert!(a.ipc_buffer().is_multiple_of(0x400));
+        assert_eq!(ThreadArea::FIRST.pages().count() as u64, STACK_PAGES + 1);
     }
 }

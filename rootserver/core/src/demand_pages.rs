@@ -9,7 +9,7 @@
 use crate::elf_plan::{LoadPlan, PAGE_SIZE};
 use crate::spawn_plan::SpawnPlan;
 use alloc::vec::Vec;
-use qsoe_abi::layout;
+use qsoe_abi::layout::ThreadArea;
 
 /// Pages of one run at most: its mapped set is one word.
 const RUN_PAGES: u64 = 64;
@@ -42,16 +42,15 @@ pub struct DemandPages {
 
 impl DemandPages {
     /// The pages of `plan` left for first touch when the initial stack
-    /// image is `stack_bytes` long: writable, non-executable program pages
-    /// with nothing to copy, and stack pages wholly below the image.
-    pub fn of(plan: &SpawnPlan, load: &LoadPlan, stack_bytes: u64) -> Self {
-        let stack_bottom = layout::STACK_TOP - stack_bytes;
-        let stack = layout::STACK_TOP - layout::STACK_PAGES * PAGE_SIZE..stack_bottom;
+    /// image starts at `image_bottom`: writable, non-executable program
+    /// pages with nothing to copy, and stack pages wholly below the image.
+    pub fn of(plan: &SpawnPlan, load: &LoadPlan, image_bottom: u64) -> Self {
+        let stack = ThreadArea::FIRST.stack_bottom()..ThreadArea::FIRST.thread_page;
         let mut pages = Self::default();
         for (i, &vaddr) in plan.page_vaddrs.iter().enumerate() {
             let lazy = match load.pages.get(i) {
                 Some(p) => p.perms.write && !p.perms.execute && p.copies.is_empty(),
-                None => stack.contains(&vaddr) && vaddr + PAGE_SIZE <= stack_bottom,
+                None => stack.contains(&vaddr) && vaddr + PAGE_SIZE <= image_bottom,
             };
             if lazy {
                 pages.push(vaddr, plan.frame_slots[i]);
@@ -114,6 +113,7 @@ mod tests {
     use super::*;
     use crate::elf_plan::{PageCopy, PagePlan, Perms};
     use crate::spawn_plan;
+    use qsoe_abi::layout;
 
     fn page(vaddr: u64, write: bool, execute: bool, copies: bool) -> PagePlan {
         PagePlan {
@@ -157,24 +157,25 @@ mod tests {
     fn bss_and_the_stack_below_its_image_wait_for_a_touch() {
         let load = program();
         let plan = spawn_plan::plan(&load, None);
-        let d = DemandPages::of(&plan, &load, 100);
+        let thread_page = ThreadArea::FIRST.thread_page;
+        // An image within the thread page.
+        let d = DemandPages::of(&plan, &load, thread_page + 100);
         assert!(!d.contains(0x10000) && !d.contains(0x11000));
         assert!(d.contains(0x12000) && d.contains(0x13000));
-        let top = layout::STACK_TOP - PAGE_SIZE;
-        assert!(!d.contains(top), "the page the image is in is filled");
-        assert!(d.contains(top - PAGE_SIZE));
-        assert!(d.contains(layout::STACK_TOP - layout::STACK_PAGES * PAGE_SIZE));
-        assert!(!d.contains(layout::IPC_BUFFER) && !d.contains(layout::THREAD_BLOCK));
-        // A two-page image: both its pages are filled.
-        let d = DemandPages::of(&plan, &load, PAGE_SIZE + 1);
-        assert!(!d.contains(top - PAGE_SIZE) && d.contains(top - 2 * PAGE_SIZE));
+        assert!(!d.contains(thread_page), "the thread page is filled");
+        let top = thread_page - PAGE_SIZE;
+        assert!(d.contains(top));
+        assert!(d.contains(ThreadArea::FIRST.stack_bottom()));
+        // An image reaching into the stack page below: that one is filled.
+        let d = DemandPages::of(&plan, &load, thread_page - 1);
+        assert!(!d.contains(top) && d.contains(top - PAGE_SIZE));
     }
 
     #[test]
     fn a_page_is_given_once() {
         let load = program();
         let plan = spawn_plan::plan(&load, None);
-        let mut d = DemandPages::of(&plan, &load, 100);
+        let mut d = DemandPages::of(&plan, &load, ThreadArea::FIRST.thread_page);
         let p = d.for_fault(0x13abc).expect("bss page");
         assert_eq!((p.vaddr, p.frame), (0x13000, 3));
         d.mapped(p);
@@ -183,9 +184,8 @@ mod tests {
         assert_eq!(d.for_fault(0x11000), None);
         assert_eq!(d.for_fault(0), None);
         assert_eq!(d.for_fault(u64::MAX), None);
-        let stack = d
-            .for_fault(layout::STACK_TOP - 2 * PAGE_SIZE)
-            .expect("stack");
+        let below = ThreadArea::FIRST.thread_page - 2 * PAGE_SIZE;
+        let stack = d.for_fault(below).expect("stack");
         assert_eq!(
             stack.frame,
             load.pages.len() as u64 + layout::STACK_PAGES - 2

@@ -22,5 +22,6 @@ pub mod policy;
 pub mod processes;
 pub mod slots;
 pub mod spawn_plan;
+pub mod thread_page;
 pub mod threads;
 pub mod untyped_pool;

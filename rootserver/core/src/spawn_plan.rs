@@ -5,12 +5,12 @@
 //! first, so alignment pads the block at most once.
 
 use crate::cspace::ceil_log2;
-use crate::elf_plan::{page_tables_needed, LoadPlan, PAGE_SIZE};
+use crate::elf_plan::{page_tables_needed, LoadPlan};
 use alloc::vec::Vec;
 use qsoe_abi::layout;
 use sel4_sys::{object, size_bits};
 
-use layout::STACK_PAGES;
+use layout::ThreadArea;
 
 /// log2 of the untyped every process gets for its IPC objects: its reply
 /// objects and one small cell per channel (see `object_slot`).
@@ -94,7 +94,7 @@ pub struct SpawnPlan {
     /// The smallest block that holds every object.
     pub block_bits: u8,
     /// Virtual addresses of every page the process starts with: program,
-    /// stack, IPC buffer, thread block.
+    /// stack, thread page.
     pub page_vaddrs: Vec<u64>,
     /// Where each of those pages' frame comes from.
     pub page_frames: Vec<PageFrame>,
@@ -116,10 +116,10 @@ pub enum PageFrame {
 }
 
 impl SpawnPlan {
-    /// The IPC buffer's position in `page_vaddrs` (and among the frames):
-    /// the last page but the thread block.
-    pub fn ipc_buffer_page(&self) -> usize {
-        self.page_vaddrs.len() - 2
+    /// The first thread's thread page's position in `page_vaddrs`: the
+    /// last.
+    pub fn thread_page(&self) -> usize {
+        self.page_vaddrs.len() - 1
     }
 
     /// How many frames are retyped from the block.
@@ -131,20 +131,12 @@ impl SpawnPlan {
     }
 }
 
-/// The initial stack's pages, top page last.
-pub fn stack_pages() -> impl Iterator<Item = u64> {
-    (1..=STACK_PAGES)
-        .rev()
-        .map(|i| layout::STACK_TOP - i * PAGE_SIZE)
-}
-
 /// Plans a process for a program laid out as `load`. `aligned_file` is
 /// the program file's length if the file lies page aligned in memory, so
 /// its read-only pages can be mapped in place.
 pub fn plan(load: &LoadPlan, aligned_file: Option<usize>) -> SpawnPlan {
     let mut page_vaddrs: Vec<u64> = load.pages.iter().map(|p| p.vaddr).collect();
-    page_vaddrs.extend(stack_pages());
-    page_vaddrs.extend([layout::IPC_BUFFER, layout::THREAD_BLOCK]);
+    page_vaddrs.extend(ThreadArea::FIRST.pages());
     let page_frames: Vec<PageFrame> = (0..page_vaddrs.len())
         .map(|i| {
             let file_page = load.pages.get(i).zip(aligned_file);
@@ -249,6 +241,8 @@ pub fn placed_bytes(objects: &[Objects]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::elf_plan::PAGE_SIZE;
+    use layout::STACK_PAGES;
 
     #[test]
     fn ipc_objects_fit_their_untypeds() {
@@ -354,17 +348,20 @@ mod tests {
     fn counts_every_page_and_page_table() {
         let p = plan_own(&load(&[0x10000, 0x11000]));
         let frames = p.objects.iter().find(|o| o.kind == Kind::Frame).unwrap();
-        assert_eq!(frames.count, 2 + STACK_PAGES + 2);
+        assert_eq!(frames.count, 2 + STACK_PAGES + 1);
         let tables = p
             .objects
             .iter()
             .find(|o| o.kind == Kind::PageTable)
             .unwrap();
-        // Program: one 1 GiB + one 2 MiB table; stack, IPC buffer and
-        // thread block: one more of each.
-        assert_eq!(tables.count, 4);
+        // One 1 GiB table for all; one 2 MiB table for the program, one
+        // for the stack and thread page.
+        assert_eq!(tables.count, 3);
         assert_eq!(p.page_vaddrs.len() as u64, frames.count);
-        assert_eq!(p.page_vaddrs[p.ipc_buffer_page()], layout::IPC_BUFFER);
+        assert_eq!(
+            p.page_vaddrs[p.thread_page()],
+            ThreadArea::FIRST.thread_page
+        );
     }
 
     #[test]
@@ -379,12 +376,5 @@ mod tests {
             .sum::<u64>()
             + 1;
         assert!(kept <= 1 << p.object_cnode_bits);
-    }
-
-    #[test]
-    fn stack_pages_end_at_the_stack_top() {
-        let pages: Vec<u64> = stack_pages().collect();
-        assert_eq!(pages.len() as u64, STACK_PAGES);
-        assert_eq!(*pages.last().unwrap() + PAGE_SIZE, layout::STACK_TOP);
     }
 }
