@@ -291,20 +291,21 @@ impl Objects {
         Ok(())
     }
 
-    /// Free pool bytes as the kernel sees them: each free block is retyped
-    /// whole into one untyped, which succeeds only if nothing of it is in
-    /// use, and deleted again.
+    /// Free pool bytes as the kernel sees them. Each free block is asked
+    /// for an untyped twice its size, which the kernel refuses with the
+    /// bytes the block has left: all of them only if nothing made from it
+    /// is alive. The refusal changes nothing; a retype that succeeded would
+    /// leave the block to be cleared whole on its next use, a memset of
+    /// all free RAM per census.
     pub fn kernel_free_bytes(&mut self) -> Result<u64, Error> {
         let probe = self.alloc_slot()?;
         let mut bytes = 0;
         for (node, bits) in self.pool.free_nodes() {
             let cap = self.block_cap(node);
-            if self
-                .retype_at(cap, object::UNTYPED, bits as usize, probe)
-                .is_ok()
-            {
-                bytes += 1 << bits;
-                self.slot(probe).delete()?;
+            match self.retype_at(cap, object::UNTYPED, bits as usize + 1, probe) {
+                Err(Error::NotEnoughMemory { bytes_left }) => bytes += bytes_left,
+                Err(_) => {}
+                Ok(()) => self.slot(probe).delete()?,
             }
         }
         self.slots.free(probe);
