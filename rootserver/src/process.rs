@@ -31,11 +31,13 @@ use sel4::{CNode, Endpoint, Error, Frame, PageTable, SchedContext, SchedControl,
 use sel4_root_task::println;
 use sel4_sys::{init_cap, vm_attributes, CPtr, CapRights, UserContext, Word};
 use taskman_core::channels::{ConnectionTable, Target};
+use taskman_core::console_line::ConsoleLine;
 use taskman_core::cspace::{self, leaf_guard, root_guard, TOP_SLOT_DEPTH};
 use taskman_core::demand_pages::DemandPages;
 use taskman_core::elf_plan::{self, LoadPlan, PagePlan, TlsTemplate, PAGE_SIZE};
 use taskman_core::initial_stack::{self, StackImage};
 use taskman_core::limits::DEFAULT_QUOTAS;
+use taskman_core::policy;
 use taskman_core::spawn_plan::{self, object_slot as obj, Kind, PageFrame, SpawnPlan};
 use taskman_core::thread_page;
 use taskman_core::threads::ThreadTable;
@@ -89,7 +91,7 @@ pub struct ProcessIpc {
     /// Whether its reply objects exist.
     pub replies: bool,
     /// Console output not yet ended by a newline.
-    pub console_line: Vec<u8>,
+    pub console_line: ConsoleLine,
 }
 
 impl ProcessIpc {
@@ -211,11 +213,7 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
         _ => return Err(EINVAL),
     };
     let cores = tm.cores_online();
-    let core = match req.core {
-        Some(c) if c < cores => c,
-        Some(_) => return Err(EINVAL),
-        None => (tm.next_core + 1) % cores,
-    };
+    let core = policy::spawn_core(req.core, tm.next_core, cores)?;
     if tm.processes.children(parent) >= DEFAULT_QUOTAS.children {
         return Err(EAGAIN);
     }

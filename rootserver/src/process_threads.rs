@@ -14,13 +14,15 @@ use crate::kernel_error::refused;
 use crate::process::{Process, ThreadSetup};
 use crate::thread_objects::*;
 use crate::{archive, Taskman};
-use qsoe_abi::errno::{Errno, EAGAIN, EDEADLK, EINVAL, ENOMEM, ESRCH};
-use qsoe_abi::ipc::TaskmanBadge;
+use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EDEADLK, EINVAL, ENOMEM, ESRCH};
+use qsoe_abi::ipc::{error_label, TaskmanBadge};
 use qsoe_abi::layout::ThreadArea;
 use qsoe_abi::Pid;
 use sel4::{CNode, Endpoint, Frame, SchedContext, VSpace};
 use sel4_root_task::println;
-use sel4_sys::{object, size_bits, vm_attributes, CapRights, UserContext, Word};
+use sel4_sys::{
+    fault, object, size_bits, vm_attributes, CapRights, MessageInfo, Received, UserContext, Word,
+};
 use taskman_core::spawn_plan::object_slot as obj;
 use taskman_core::thread_page;
 use taskman_core::threads::Join;
@@ -164,7 +166,7 @@ fn retire(tm: &Taskman, core: u64, t: &ThreadObjects) {
 
 /// Thread `tid` of `pid` ended with `value`: it is retired and destroyed,
 /// and a thread waiting to join it gets the value. (Its channels' pulses
-/// are the dispatcher's to redirect: `ipc::thread_gone`.)
+/// are the dispatcher's to redirect: `channel::thread_gone`.)
 pub fn exit(tm: &mut Taskman, pid: Pid, tid: i32, value: Word) -> Result<(), Errno> {
     let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
     let core = p.core;
@@ -227,4 +229,25 @@ pub fn destroy_all(tm: &mut Taskman, p: &mut Process) {
         release(tm, objects);
         tm.replies.extend(joiner.map(|j| j.reply));
     }
+}
+
+/// A cap fault is a system call on a slot that holds no usable cap (a
+/// connection whose channel is gone, or a made-up one). The call returns
+/// `EBADF` instead of the process dying: answers whether that worked.
+pub fn cap_fault(tm: &Taskman, pid: Pid, tid: i32, msg: &Received) -> bool {
+    if msg.info.label() != fault::CAP_FAULT {
+        return false;
+    }
+    let Some(tcb) = tm.processes.get(pid).and_then(|p| p.thread_tcb(tid)) else {
+        return false;
+    };
+    let Ok(mut regs) = tcb.read_registers() else {
+        return false;
+    };
+    // Resume after the ecall as if it had returned an error answer:
+    // a0 the badge, a1 the message info.
+    regs.pc = msg.mrs[fault::CAP_FAULT_IP] + 4;
+    regs.a[0] = 0;
+    regs.a[1] = MessageInfo::new(error_label(EBADF), 0, 0, 0).0;
+    tcb.write_registers(false, &regs).is_ok()
 }

@@ -6,19 +6,21 @@
 use crate::calls::{self, Via};
 use crate::heap::Headroom;
 use crate::process::{self, Process, SpawnRequest};
-use crate::{ipc, process_threads, replies, Taskman};
+use crate::{channel, connection, console, process_threads, replies, Taskman};
 use alloc::vec::Vec;
-use qsoe_abi::errno::{Errno, EBUSY, ENOMEM, ENOSYS, EPERM, ESRCH};
+use qsoe_abi::errno::{Errno, EBADF, EBUSY, ENOMEM, ENOSYS, EPERM, ESRCH, ESRVRFAULT};
 use qsoe_abi::grants::Abilities;
-use qsoe_abi::ipc::TaskmanBadge;
+use qsoe_abi::ipc::{error_label, TaskmanBadge, REPLY_OBJECTS};
 use qsoe_abi::signal;
 use qsoe_abi::wait::{self, WNOHANG};
 use qsoe_abi::wire::{self, Census, Request};
 use qsoe_abi::Pid;
 use sel4_root_task::println;
 use sel4_sys::{fault, ipc_buffer, CPtr, MessageInfo, Received, Word};
+use taskman_core::channels::Target;
 use taskman_core::policy::{self, Kill};
 use taskman_core::processes::{WaitFor, Wakeup, INIT, TASKMAN};
+use taskman_core::spawn_plan::object_slot as obj;
 
 /// What the loop does after a request.
 enum Answer {
@@ -65,7 +67,7 @@ fn handle(tm: &mut Taskman, msg: Received) {
                 && words
                     .get(fault::VM_FAULT_ADDR)
                     .is_some_and(|&addr| process::demand_fault(tm, pid, addr));
-            if demand || ipc::cap_fault(tm, pid, tid, &msg) {
+            if demand || process_threads::cap_fault(tm, pid, tid, &msg) {
                 // The fault reply restarts the thread where its registers say.
                 reply(tm.reply, 0, &[]);
                 return;
@@ -74,7 +76,7 @@ fn handle(tm: &mut Taskman, msg: Received) {
             end(tm, pid, wait::signaled(sig));
         }
         TaskmanBadge::Console { pid, fd } => {
-            let label = ipc::console(tm, pid, fd, &msg, &words);
+            let label = console::message(tm, pid, fd, &msg, &words);
             sel4_sys::send(tm.reply, MessageInfo::new(label, 0, 0, 0), [0; 4]);
         }
         TaskmanBadge::Side { pid } => {
@@ -240,7 +242,7 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
             let tid = thread()?;
             process_threads::exit(tm, pid, tid, value)?;
             // Its bound notification went with it.
-            ipc::thread_gone(tm, pid, tid);
+            channel::thread_gone(tm, pid, tid);
             Answer::Nobody
         }
         Request::ThreadJoin { tid } => {
@@ -251,15 +253,58 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
             }
         }
         Request::ChannelCreate { flags } => {
-            Answer::Reply(ipc::channel_create(tm, pid, thread()?, flags)?)
+            Answer::Reply(channel::create(tm, pid, thread()?, flags)?)
         }
-        ipc_request @ (Request::ChannelDestroy { .. }
-        | Request::ConnectAttach { .. }
+        r @ (Request::ChannelDestroy { .. } | Request::PulseTake { .. }) => {
+            Answer::Reply(channel::request(tm, pid, r)?)
+        }
+        r @ (Request::ConnectAttach { .. }
         | Request::ConnectDetach { .. }
         | Request::ConnectServerInfo { .. }
-        | Request::PulseSend { .. }
-        | Request::PulseTake { .. }) => Answer::Reply(ipc::request(tm, pid, ipc_request)?),
+        | Request::PulseSend { .. }) => Answer::Reply(connection::request(tm, pid, r)?),
     })
+}
+
+/// Before a process's objects go: its channels end (blocked senders get
+/// `EBADF`), every client still waiting for its reply gets `ESRVRFAULT`,
+/// and the owners of channels it was connected to hear of it.
+fn end_ipc(tm: &mut Taskman, pid: Pid) {
+    let Some(p) = tm.processes.get(pid) else {
+        return;
+    };
+    let owned: Vec<i32> = p.ipc.cells.iter().flatten().copied().collect();
+    let connected: Vec<(i32, i32)> = p
+        .ipc
+        .connections
+        .iter()
+        .filter_map(|(c, t)| match t {
+            Target::Channel(chid) => Some((chid, c.encode())),
+            _ => None,
+        })
+        .collect();
+    for chid in owned {
+        channel::destroy(tm, chid, EBADF);
+    }
+    if let Some(p) = tm.processes.get(pid) {
+        if p.ipc.replies {
+            for k in 0..REPLY_OBJECTS as u64 {
+                let label = error_label(ESRVRFAULT);
+                sel4_sys::send(
+                    p.object(obj::REPLIES + k),
+                    MessageInfo::new(label, 0, 0, 0),
+                    [0; 4],
+                );
+            }
+        }
+    }
+    if let Some(p) = tm.processes.get_mut(pid) {
+        if let Some(line) = p.ipc.console_line.take() {
+            println!("{}", alloc::string::String::from_utf8_lossy(&line));
+        }
+    }
+    for (chid, coid) in connected {
+        connection::disconnected(tm, chid, coid);
+    }
 }
 
 /// Sets the current reply object aside for `pid` and takes a fresh one
@@ -284,7 +329,7 @@ fn park(tm: &mut Taskman, pid: Pid) -> Result<(), Errno> {
 /// 1. every thread is retired, each by the agent of its own core, so
 ///    nothing the process does races what follows;
 /// 2. its channels end and the clients it held get `ESRVRFAULT`
-///    (`ipc::process_ending`);
+///    (`end_ipc`);
 /// 3. it leaves the process table, becoming a zombie;
 /// 4. its VSpace, block, top-level entry and ASID go back, then its
 ///    threads' blocks (after the VSpace, so their pages need no
@@ -294,7 +339,7 @@ pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
         return;
     };
     stop(tm, p);
-    ipc::process_ending(tm, pid);
+    end_ipc(tm, pid);
     let Some((mut process, wakeups)) = tm.processes.exit(pid, status) else {
         return;
     };

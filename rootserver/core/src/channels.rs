@@ -62,6 +62,14 @@ pub struct Channel {
     pub pulses: PulseQueue,
 }
 
+impl Channel {
+    /// Whether its owner asked (`_NTO_CHF_COID_DISCONNECT`) to hear of
+    /// every connection of its own whose server went away.
+    pub fn hears_coid_death(&self) -> bool {
+        self.flags & qsoe_abi::ipc::chf::COID_DISCONNECT != 0
+    }
+}
+
 struct Entry<T> {
     generation: u32,
     value: Option<T>,
@@ -280,6 +288,13 @@ impl ConnectionTable {
         Some((c, target))
     }
 
+    /// The coids of the live connections to `target`.
+    pub fn coids_to(&self, target: Target) -> impl Iterator<Item = i32> + '_ {
+        self.iter()
+            .filter(move |&(_, t)| t == target)
+            .map(|(c, _)| c.encode())
+    }
+
     /// Every live connection.
     pub fn iter(&self) -> impl Iterator<Item = (Coid, Target)> + '_ {
         let tagged = |side: bool| {
@@ -349,6 +364,22 @@ mod tests {
         for junk in [-1, 0, 1, i32::MAX, ids[0] + 0x10000] {
             assert!(t.get(junk).is_none(), "{junk}");
         }
+    }
+
+    #[test]
+    fn coid_death_goes_to_connections_of_the_dead_channel_only() {
+        let mut t = ConnectionTable::default();
+        let a = t.attach(0, Target::Channel(7), false).unwrap().encode();
+        t.attach(0, Target::Channel(8), false).unwrap();
+        let b = t.attach(0, Target::Channel(7), true).unwrap().encode();
+        let to_7: Vec<i32> = t.coids_to(Target::Channel(7)).collect();
+        assert_eq!(to_7, [a, b]);
+        t.detach(a);
+        assert_eq!(t.coids_to(Target::Channel(7)).collect::<Vec<_>>(), [b]);
+        let mut c = channel(1);
+        assert!(!c.hears_coid_death());
+        c.flags = qsoe_abi::ipc::chf::COID_DISCONNECT;
+        assert!(c.hears_coid_death());
     }
 
     #[test]

@@ -12,6 +12,7 @@ extern crate std;
 pub mod boot;
 pub mod bootargs;
 pub mod channels;
+pub mod console_line;
 pub mod cspace;
 pub mod demand_pages;
 pub mod elf_plan;

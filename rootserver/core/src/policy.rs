@@ -1,8 +1,8 @@
-//! Taskman's decisions about processes that are not bookkeeping: who may
-//! signal whom, and which signal a fault kills with. The shell
-//! (`rootserver/src/server.rs`) asks, then acts.
+//! Taskman's decisions that are not bookkeeping: who may signal whom,
+//! which signal a fault kills with, which core a new process runs on,
+//! which cell a new channel takes. The shell asks, then acts.
 
-use qsoe_abi::errno::{Errno, EINVAL, EPERM, ESRCH};
+use qsoe_abi::errno::{Errno, EAGAIN, EINVAL, EPERM, ESRCH};
 use qsoe_abi::signal::{SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGSYS, SIG_MAX};
 use qsoe_abi::Pid;
 use sel4_sys::{fault, Word};
@@ -53,9 +53,57 @@ pub fn fault_signal(label: Word, exception: Word) -> (u32, &'static str) {
     }
 }
 
+/// The core a new process runs on: the one asked for if there is such a
+/// core, else the one after the last process's (`last`), round robin over
+/// `cores`.
+pub fn spawn_core(asked: Option<u64>, last: u64, cores: u64) -> Result<u64, Errno> {
+    match asked {
+        Some(c) if c < cores => Ok(c),
+        Some(_) => Err(EINVAL),
+        None => Ok((last + 1) % cores.max(1)),
+    }
+}
+
+/// Where a new channel of a process lives among its channel cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// An empty cell it already has.
+    Reuse(usize),
+    /// A cell to carve from its IPC area: the next one.
+    Carve(usize),
+}
+
+/// The cell for a process's next channel, given its cells (each `Some`
+/// while a channel lives in it) and the most it may have: the lowest
+/// empty one, else a new one, else `EAGAIN`.
+pub fn channel_cell<T>(cells: &[Option<T>], max: usize) -> Result<Cell, Errno> {
+    match cells.iter().position(Option::is_none) {
+        Some(j) => Ok(Cell::Reuse(j)),
+        None if cells.len() < max => Ok(Cell::Carve(cells.len())),
+        None => Err(EAGAIN),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spawn_cores_go_round_robin_unless_asked() {
+        assert_eq!(spawn_core(None, 0, 4), Ok(1));
+        assert_eq!(spawn_core(None, 3, 4), Ok(0));
+        assert_eq!(spawn_core(Some(2), 3, 4), Ok(2));
+        assert_eq!(spawn_core(Some(4), 0, 4), Err(EINVAL));
+        assert_eq!(spawn_core(None, 0, 1), Ok(0));
+    }
+
+    #[test]
+    fn channels_reuse_the_lowest_empty_cell_then_carve() {
+        assert_eq!(channel_cell::<i32>(&[], 2), Ok(Cell::Carve(0)));
+        assert_eq!(channel_cell(&[Some(1), None, None], 4), Ok(Cell::Reuse(1)));
+        assert_eq!(channel_cell(&[Some(1)], 4), Ok(Cell::Carve(1)));
+        assert_eq!(channel_cell(&[Some(1), Some(2)], 2), Err(EAGAIN));
+    }
 
     #[test]
     fn self_and_children_only() {

@@ -1,5 +1,5 @@
-//! QNX channels and connections as seL4 objects. The registries
-//! (`taskman_core::channels`) decide; this module makes and destroys caps.
+//! QNX channels as seL4 objects. The registry (`taskman_core::channels`)
+//! decides; this module makes and destroys caps.
 //!
 //! A channel lives in a *cell*: a 128-byte untyped carved once from the
 //! owner's IPC area, holding the channel's notification and endpoint.
@@ -7,27 +7,27 @@
 //! a Receive cap and every client a badged Send cap, all derived from it.
 //! Destroying a channel revokes the master, answers the clients still
 //! waiting to send, then revokes the cell, which leaves the cell empty for
-//! the next channel.
+//! the next channel. Pulses queue in the channel and ring its
+//! notification, which is bound to the thread that made it.
 
 use crate::kernel_error::refused;
 use crate::process::Process;
 use crate::Taskman;
 use alloc::vec::Vec;
-use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EINVAL, ENOTSUP, EPERM, ESRCH, ESRVRFAULT};
-use qsoe_abi::ipc::{
-    self, error_label, pulse_code, reply_label, ConnectionBadge, Pulse, MAX_CHANNELS, PULSE_BADGE,
-    REPLY_OBJECTS, SIDE_CHANNEL, SYSMGR_CHID, SYSMGR_PID,
-};
+use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EINVAL, ENOTSUP, EPERM, ESRCH};
+use qsoe_abi::ipc::{error_label, pulse_code, Pulse, MAX_CHANNELS, PULSE_BADGE, REPLY_OBJECTS};
 use qsoe_abi::layout::slot;
 use qsoe_abi::wire::Request;
 use qsoe_abi::Pid;
 use sel4::{Error, Notification};
 use sel4_root_task::println;
-use sel4_sys::{fault, object, CPtr, CapRights, MessageInfo, Received, Word};
+use sel4_sys::{object, CPtr, CapRights, MessageInfo, Word};
 use taskman_core::channels::{Channel, PulseQueue, Target};
+use taskman_core::policy::{self, Cell};
 use taskman_core::spawn_plan::{object_slot as obj, CHANNEL_CELL_BITS, REPLY_CELL_BITS};
 
-/// Serves the IPC requests of process `pid`; answers the reply's words.
+/// Serves `ChannelDestroy` and `PulseTake` for process `pid`; answers the
+/// reply's words.
 pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Errno> {
     match req {
         Request::ChannelDestroy { chid } => {
@@ -36,46 +36,8 @@ pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Er
                 Some(_) => return Err(EPERM),
                 None => return Err(EINVAL),
             }
-            destroy_channel(tm, chid, EBADF);
+            destroy(tm, chid, EBADF);
             Ok(Vec::new())
-        }
-        Request::ConnectAttach {
-            pid: server,
-            chid,
-            index,
-            flags: _,
-        } => connect_attach(tm, pid, server, chid, index).map(|coid| alloc::vec![coid as Word]),
-        Request::ConnectDetach { coid } => {
-            connect_detach(tm, pid, coid)?;
-            Ok(Vec::new())
-        }
-        Request::ConnectServerInfo { coid } => {
-            let p = tm.processes.get(pid).ok_or(ESRCH)?;
-            let (_, target) = p.ipc.connections.get(coid).ok_or(EBADF)?;
-            let (server, chid) = match target {
-                Target::Taskman | Target::Console(_) => (SYSMGR_PID, SYSMGR_CHID),
-                Target::Channel(chid) => {
-                    let c = tm.channels.get(chid).ok_or(EBADF)?;
-                    (c.owner, chid)
-                }
-            };
-            Ok(alloc::vec![server as Word, chid as Word, coid as Word])
-        }
-        Request::PulseSend { coid, code, value } => {
-            if code < pulse_code::MIN_USER {
-                return Err(EINVAL);
-            }
-            let p = tm.processes.get(pid).ok_or(ESRCH)?;
-            let (_, target) = p.ipc.connections.get(coid).ok_or(EBADF)?;
-            let Target::Channel(chid) = target else {
-                return Err(ENOTSUP);
-            };
-            let pulse = Pulse {
-                code,
-                value,
-                scoid: coid,
-            };
-            send_pulse(tm, chid, pulse).map(|()| Vec::new())
         }
         Request::PulseTake { chid } => {
             let c = tm.channels.get_mut(chid).ok_or(EINVAL)?;
@@ -105,12 +67,7 @@ fn kernel(e: Error) -> Errno {
 
 /// `ChannelCreate` by thread `tid` of `pid`: answers the chid and the
 /// channel's cell.
-pub fn channel_create(
-    tm: &mut Taskman,
-    pid: Pid,
-    tid: i32,
-    flags: u32,
-) -> Result<Vec<Word>, Errno> {
+pub fn create(tm: &mut Taskman, pid: Pid, tid: i32, flags: u32) -> Result<Vec<Word>, Errno> {
     let (chid, cell) = make_channel(tm, pid, flags, tid)?;
     Ok(alloc::vec![chid as Word, cell as Word])
 }
@@ -123,10 +80,9 @@ fn make_channel(tm: &mut Taskman, pid: Pid, flags: u32, tid: i32) -> Result<(i32
     }
     let p = tm.processes.get(pid).ok_or(ESRCH)?;
     let thread = p.thread_tcb(tid).ok_or(ESRCH)?;
-    let cell = match p.ipc.cells.iter().position(Option::is_none) {
-        Some(j) => j,
-        None if p.ipc.cells.len() < MAX_CHANNELS => {
-            let j = p.ipc.cells.len();
+    let cell = match policy::channel_cell(&p.ipc.cells, MAX_CHANNELS)? {
+        Cell::Reuse(j) => j,
+        Cell::Carve(j) => {
             let base = obj::channel(j as u64);
             p.retype_object(
                 tm.objects.root,
@@ -139,7 +95,6 @@ fn make_channel(tm: &mut Taskman, pid: Pid, flags: u32, tid: i32) -> Result<(i32
             tm.processes.get_mut(pid).ok_or(ESRCH)?.ipc.cells.push(None);
             j
         }
-        None => return Err(EAGAIN),
     };
     if !tm.processes.get(pid).ok_or(ESRCH)?.ipc.replies {
         make_replies(tm, pid)?;
@@ -173,7 +128,7 @@ fn make_channel(tm: &mut Taskman, pid: Pid, flags: u32, tid: i32) -> Result<(i32
 }
 
 /// The first channel of `p` that `wanted` picks.
-fn owned_channel(tm: &Taskman, p: &Process, wanted: impl Fn(&Channel) -> bool) -> Option<i32> {
+pub fn owned_channel(tm: &Taskman, p: &Process, wanted: impl Fn(&Channel) -> bool) -> Option<i32> {
     p.ipc
         .cells
         .iter()
@@ -266,7 +221,7 @@ fn make_replies(tm: &mut Taskman, pid: Pid) -> Result<(), Errno> {
 
 /// Ends channel `chid`: no new message can reach it, the clients blocked
 /// sending to it get `senders_get`, and its cell is emptied.
-pub fn destroy_channel(tm: &mut Taskman, chid: i32, senders_get: Errno) {
+pub fn destroy(tm: &mut Taskman, chid: i32, senders_get: Errno) {
     let Some(channel) = tm.channels.remove(chid) else {
         return;
     };
@@ -309,14 +264,9 @@ pub fn destroy_channel(tm: &mut Taskman, chid: i32, senders_get: Errno) {
 fn coid_death(tm: &mut Taskman, chid: i32) {
     let mut notices = Vec::new();
     for (_, p) in tm.processes.alive() {
-        let listener = owned_channel(tm, p, |c| c.flags & ipc::chf::COID_DISCONNECT != 0);
-        let Some(listener) = listener else {
-            continue;
-        };
-        for (coid, target) in p.ipc.connections.iter() {
-            if target == Target::Channel(chid) {
-                notices.push((listener, coid.encode()));
-            }
+        if let Some(listener) = owned_channel(tm, p, Channel::hears_coid_death) {
+            let coids = p.ipc.connections.coids_to(Target::Channel(chid));
+            notices.extend(coids.map(|coid| (listener, coid)));
         }
     }
     for (listener, coid) in notices {
@@ -330,84 +280,7 @@ fn coid_death(tm: &mut Taskman, chid: i32) {
     }
 }
 
-fn connect_attach(
-    tm: &mut Taskman,
-    pid: Pid,
-    server: Pid,
-    chid: i32,
-    index: i32,
-) -> Result<i32, Errno> {
-    if index < 0 && index != -1 {
-        return Err(EINVAL);
-    }
-    let side = index != -1 && index & SIDE_CHANNEL != 0;
-    let first = if index == -1 {
-        0
-    } else {
-        (index & !SIDE_CHANNEL) as usize
-    };
-    let channel = tm.channels.get(chid).ok_or(ESRCH)?;
-    if channel.owner != server {
-        return Err(ESRCH);
-    }
-    let cell = channel.cell;
-    let owner = tm.processes.get(server).ok_or(ESRCH)?;
-    let master = owner.object(obj::channel(cell as u64) + obj::ENDPOINT);
-    let client = tm.processes.get_mut(pid).ok_or(ESRCH)?;
-    let coid = client
-        .ipc
-        .connections
-        .attach(first, Target::Channel(chid), side)
-        .ok_or(EAGAIN)?;
-    let badge = ConnectionBadge {
-        pid,
-        scoid: coid.encode(),
-    };
-    let rights = CapRights::WRITE.union(CapRights::GRANT_REPLY);
-    let minted = client
-        .own_slot(coid.slot())
-        .mint(tm.objects.slot(master), rights, badge.encode());
-    if let Err(e) = minted {
-        client.ipc.connections.detach(coid.encode());
-        return Err(kernel(e));
-    }
-    Ok(coid.encode())
-}
-
-fn connect_detach(tm: &mut Taskman, pid: Pid, coid: i32) -> Result<(), Errno> {
-    let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
-    let (c, target) = p.ipc.connections.get(coid).ok_or(EINVAL)?;
-    if target == Target::Taskman {
-        // The side channel is what the process talks to taskman with.
-        return Err(EPERM);
-    }
-    p.ipc.connections.detach(coid);
-    let _ = p.own_slot(c.slot()).delete();
-    if let Target::Channel(chid) = target {
-        disconnected(tm, chid, coid);
-    }
-    Ok(())
-}
-
-/// Tells a channel's owner, if it asked, that connection `coid` is gone.
-fn disconnected(tm: &mut Taskman, chid: i32, coid: i32) {
-    let wants = tm
-        .channels
-        .get(chid)
-        .is_some_and(|c| c.flags & ipc::chf::DISCONNECT != 0);
-    if wants {
-        let pulse = Pulse {
-            code: pulse_code::DISCONNECT,
-            value: 0,
-            scoid: coid,
-        };
-        // A full queue loses the notice; the owner learns of it on its
-        // next send to the dead connection instead.
-        let _ = send_pulse(tm, chid, pulse);
-    }
-}
-
-fn send_pulse(tm: &mut Taskman, chid: i32, pulse: Pulse) -> Result<(), Errno> {
+pub fn send_pulse(tm: &mut Taskman, chid: i32, pulse: Pulse) -> Result<(), Errno> {
     let c = tm.channels.get_mut(chid).ok_or(EBADF)?;
     if c.pulse_thread.is_none() {
         return Err(ENOTSUP);
@@ -436,91 +309,4 @@ fn signal_cell(tm: &Taskman, owner: Pid, cell: u8) {
     if let Some(p) = tm.processes.get(owner) {
         Notification(p.object(obj::channel(cell as u64) + obj::PULSE_SIGNAL)).signal();
     }
-}
-
-/// Before a process's objects go: its channels end (blocked senders get
-/// `EBADF`), every client still waiting for its reply gets `ESRVRFAULT`,
-/// and the owners of channels it was connected to hear of it.
-pub fn process_ending(tm: &mut Taskman, pid: Pid) {
-    let Some(p) = tm.processes.get(pid) else {
-        return;
-    };
-    let owned: Vec<i32> = p.ipc.cells.iter().flatten().copied().collect();
-    let connected: Vec<(i32, i32)> = p
-        .ipc
-        .connections
-        .iter()
-        .filter_map(|(c, t)| match t {
-            Target::Channel(chid) => Some((chid, c.encode())),
-            _ => None,
-        })
-        .collect();
-    for chid in owned {
-        destroy_channel(tm, chid, EBADF);
-    }
-    if let Some(p) = tm.processes.get(pid) {
-        if p.ipc.replies {
-            for k in 0..REPLY_OBJECTS as u64 {
-                let label = error_label(ESRVRFAULT);
-                sel4_sys::send(
-                    p.object(obj::REPLIES + k),
-                    MessageInfo::new(label, 0, 0, 0),
-                    [0; 4],
-                );
-            }
-        }
-        if !p.ipc.console_line.is_empty() {
-            println!(
-                "{}",
-                alloc::string::String::from_utf8_lossy(&p.ipc.console_line)
-            );
-        }
-    }
-    for (chid, coid) in connected {
-        disconnected(tm, chid, coid);
-    }
-}
-
-/// A message on a console connection: fds 1 and 2 write, line by line;
-/// fd 0 reads end of file. Answers the reply label.
-pub fn console(tm: &mut Taskman, pid: Pid, fd: u8, msg: &Received, words: &[Word]) -> Word {
-    let Some(p) = tm.processes.get_mut(pid) else {
-        return error_label(ESRCH);
-    };
-    if fd == 0 {
-        return reply_label(0, 0);
-    }
-    let bytes = ipc::message_bytes(msg.info.label()).min(words.len() * 8);
-    let data = words.iter().flat_map(|w| w.to_le_bytes()).take(bytes);
-    let line = &mut p.ipc.console_line;
-    for b in data {
-        if b == b'\n' {
-            println!("{}", alloc::string::String::from_utf8_lossy(line));
-            line.clear();
-        } else if line.len() < 4096 {
-            line.push(b);
-        }
-    }
-    reply_label(bytes as i32, 0)
-}
-
-/// A cap fault is a system call on a slot that holds no usable cap (a
-/// connection whose channel is gone, or a made-up one). The call returns
-/// `EBADF` instead of the process dying: answers whether that worked.
-pub fn cap_fault(tm: &Taskman, pid: Pid, tid: i32, msg: &Received) -> bool {
-    if msg.info.label() != fault::CAP_FAULT {
-        return false;
-    }
-    let Some(tcb) = tm.processes.get(pid).and_then(|p| p.thread_tcb(tid)) else {
-        return false;
-    };
-    let Ok(mut regs) = tcb.read_registers() else {
-        return false;
-    };
-    // Resume after the ecall as if it had returned an error answer:
-    // a0 the badge, a1 the message info.
-    regs.pc = msg.mrs[fault::CAP_FAULT_IP] + 4;
-    regs.a[0] = 0;
-    regs.a[1] = MessageInfo::new(error_label(EBADF), 0, 0, 0).0;
-    tcb.write_registers(false, &regs).is_ok()
 }

@@ -1,0 +1,140 @@
+//! QNX connections as seL4 caps: a connection is a Send cap to its
+//! channel's endpoint, badged with the client's pid and coid, in the
+//! client's CSpace at the slot its coid names. The registry
+//! (`taskman_core::channels::ConnectionTable`) decides.
+
+use crate::channel::send_pulse;
+use crate::kernel_error::refused;
+use crate::Taskman;
+use alloc::vec::Vec;
+use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EINVAL, ENOTSUP, EPERM, ESRCH};
+use qsoe_abi::ipc::{
+    self, pulse_code, ConnectionBadge, Pulse, SIDE_CHANNEL, SYSMGR_CHID, SYSMGR_PID,
+};
+use qsoe_abi::wire::Request;
+use qsoe_abi::Pid;
+use sel4::Error;
+use sel4_sys::{CapRights, Word};
+use taskman_core::channels::Target;
+use taskman_core::spawn_plan::object_slot as obj;
+
+/// Serves the connection requests of process `pid`; answers the reply's
+/// words.
+pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Errno> {
+    match req {
+        Request::ConnectAttach {
+            pid: server,
+            chid,
+            index,
+            flags: _,
+        } => attach(tm, pid, server, chid, index).map(|coid| alloc::vec![coid as Word]),
+        Request::ConnectDetach { coid } => {
+            detach(tm, pid, coid)?;
+            Ok(Vec::new())
+        }
+        Request::ConnectServerInfo { coid } => {
+            let p = tm.processes.get(pid).ok_or(ESRCH)?;
+            let (_, target) = p.ipc.connections.get(coid).ok_or(EBADF)?;
+            let (server, chid) = match target {
+                Target::Taskman | Target::Console(_) => (SYSMGR_PID, SYSMGR_CHID),
+                Target::Channel(chid) => {
+                    let c = tm.channels.get(chid).ok_or(EBADF)?;
+                    (c.owner, chid)
+                }
+            };
+            Ok(alloc::vec![server as Word, chid as Word, coid as Word])
+        }
+        Request::PulseSend { coid, code, value } => {
+            if code < pulse_code::MIN_USER {
+                return Err(EINVAL);
+            }
+            let p = tm.processes.get(pid).ok_or(ESRCH)?;
+            let (_, target) = p.ipc.connections.get(coid).ok_or(EBADF)?;
+            let Target::Channel(chid) = target else {
+                return Err(ENOTSUP);
+            };
+            let pulse = Pulse {
+                code,
+                value,
+                scoid: coid,
+            };
+            send_pulse(tm, chid, pulse).map(|()| Vec::new())
+        }
+        _ => Err(EINVAL),
+    }
+}
+
+fn kernel(e: Error) -> Errno {
+    refused("ipc", e)
+}
+
+fn attach(tm: &mut Taskman, pid: Pid, server: Pid, chid: i32, index: i32) -> Result<i32, Errno> {
+    if index < 0 && index != -1 {
+        return Err(EINVAL);
+    }
+    let side = index != -1 && index & SIDE_CHANNEL != 0;
+    let first = if index == -1 {
+        0
+    } else {
+        (index & !SIDE_CHANNEL) as usize
+    };
+    let channel = tm.channels.get(chid).ok_or(ESRCH)?;
+    if channel.owner != server {
+        return Err(ESRCH);
+    }
+    let cell = channel.cell;
+    let owner = tm.processes.get(server).ok_or(ESRCH)?;
+    let master = owner.object(obj::channel(cell as u64) + obj::ENDPOINT);
+    let client = tm.processes.get_mut(pid).ok_or(ESRCH)?;
+    let coid = client
+        .ipc
+        .connections
+        .attach(first, Target::Channel(chid), side)
+        .ok_or(EAGAIN)?;
+    let badge = ConnectionBadge {
+        pid,
+        scoid: coid.encode(),
+    };
+    let rights = CapRights::WRITE.union(CapRights::GRANT_REPLY);
+    let minted = client
+        .own_slot(coid.slot())
+        .mint(tm.objects.slot(master), rights, badge.encode());
+    if let Err(e) = minted {
+        client.ipc.connections.detach(coid.encode());
+        return Err(kernel(e));
+    }
+    Ok(coid.encode())
+}
+
+fn detach(tm: &mut Taskman, pid: Pid, coid: i32) -> Result<(), Errno> {
+    let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
+    let (c, target) = p.ipc.connections.get(coid).ok_or(EINVAL)?;
+    if target == Target::Taskman {
+        // The side channel is what the process talks to taskman with.
+        return Err(EPERM);
+    }
+    p.ipc.connections.detach(coid);
+    let _ = p.own_slot(c.slot()).delete();
+    if let Target::Channel(chid) = target {
+        disconnected(tm, chid, coid);
+    }
+    Ok(())
+}
+
+/// Tells a channel's owner, if it asked, that connection `coid` is gone.
+pub fn disconnected(tm: &mut Taskman, chid: i32, coid: i32) {
+    let wants = tm
+        .channels
+        .get(chid)
+        .is_some_and(|c| c.flags & ipc::chf::DISCONNECT != 0);
+    if wants {
+        let pulse = Pulse {
+            code: pulse_code::DISCONNECT,
+            value: 0,
+            scoid: coid,
+        };
+        // A full queue loses the notice; the owner learns of it on its
+        // next send to the dead connection instead.
+        let _ = send_pulse(tm, chid, pulse);
+    }
+}
