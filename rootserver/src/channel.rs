@@ -19,7 +19,7 @@ use qsoe_abi::ipc::{error_label, pulse_code, Pulse, MAX_CHANNELS, PULSE_BADGE, R
 use qsoe_abi::layout::slot;
 use qsoe_abi::wire::Request;
 use qsoe_abi::Pid;
-use sel4::{Error, Notification};
+use sel4::{Error, Notification, Tcb};
 use sel4_root_task::println;
 use sel4_sys::{object, CPtr, CapRights, MessageInfo, Word};
 use taskman_core::channels::{Channel, PulseQueue, Target};
@@ -68,28 +68,56 @@ fn kernel(e: Error) -> Errno {
 /// `ChannelCreate` by thread `tid` of `pid`: answers the chid and the
 /// channel's cell.
 pub fn create(tm: &mut Taskman, pid: Pid, tid: i32, flags: u32) -> Result<Vec<Word>, Errno> {
-    let (chid, cell) = make_channel(tm, pid, flags, tid)?;
+    let new = decode_create(tm, pid, tid, flags)?;
+    let (chid, cell) = perform_create(tm, new)?;
     Ok(alloc::vec![chid as Word, cell as Word])
 }
 
-fn make_channel(tm: &mut Taskman, pid: Pid, flags: u32, tid: i32) -> Result<(i32, usize), Errno> {
-    // Decode: the table has room and the caller's thread exists, before
-    // any object is made.
+/// A `ChannelCreate` that can be done.
+struct NewChannel {
+    pid: Pid,
+    tid: i32,
+    flags: u32,
+    thread: Tcb,
+    cell: Cell,
+    /// Whether the channel gets the thread's bound notification (its
+    /// first channel does: a thread has one).
+    bind: bool,
+}
+
+/// Checks everything a new channel needs, changing nothing: room in the
+/// channel table (its memory reserved, so the insert cannot fail), the
+/// calling thread, a cell in its process.
+fn decode_create(tm: &mut Taskman, pid: Pid, tid: i32, flags: u32) -> Result<NewChannel, Errno> {
     if !tm.channels.has_room() {
         return Err(EAGAIN);
     }
     let p = tm.processes.get(pid).ok_or(ESRCH)?;
-    let thread = p.thread_tcb(tid).ok_or(ESRCH)?;
-    let cell = match policy::channel_cell(&p.ipc.cells, MAX_CHANNELS)? {
+    Ok(NewChannel {
+        pid,
+        tid,
+        flags,
+        thread: p.thread_tcb(tid).ok_or(ESRCH)?,
+        cell: policy::channel_cell(&p.ipc.cells, MAX_CHANNELS)?,
+        bind: pulse_channel(tm, p, tid).is_none(),
+    })
+}
+
+/// Makes the channel: carves its cell if it is new, makes the process's
+/// reply objects with its first channel, fills the cell. Only the kernel
+/// can refuse, and then the cell is emptied again.
+fn perform_create(tm: &mut Taskman, new: NewChannel) -> Result<(i32, usize), Errno> {
+    let pid = new.pid;
+    let cell = match new.cell {
         Cell::Reuse(j) => j,
         Cell::Carve(j) => {
-            let base = obj::channel(j as u64);
+            let p = tm.processes.get(pid).ok_or(ESRCH)?;
             p.retype_object(
                 tm.objects.root,
                 p.object(obj::IPC_AREA),
                 object::UNTYPED,
                 CHANNEL_CELL_BITS as usize,
-                base + obj::CELL,
+                obj::channel(j as u64) + obj::CELL,
             )
             .map_err(kernel)?;
             tm.processes.get_mut(pid).ok_or(ESRCH)?.ipc.cells.push(None);
@@ -101,21 +129,20 @@ fn make_channel(tm: &mut Taskman, pid: Pid, flags: u32, tid: i32) -> Result<(i32
     }
     let p = tm.processes.get(pid).ok_or(ESRCH)?;
     let base = obj::channel(cell as u64);
-    let made = fill_cell(tm, p, base);
-    if let Err(e) = made {
+    if let Err(e) = fill_cell(tm, p, base) {
         empty_cell(tm, p.object(base + obj::CELL));
         return Err(e);
     }
-    // One notification per thread can be bound: its first channel gets it.
-    let bind = pulse_channel(tm, p, tid).is_none()
-        && thread
+    let bind = new.bind
+        && new
+            .thread
             .bind_notification(Notification(p.object(base + obj::NOTIFICATION)))
             .is_ok();
     let channel = Channel {
         owner: pid,
         cell: cell as u8,
-        flags,
-        pulse_thread: bind.then_some(tid),
+        flags: new.flags,
+        pulse_thread: bind.then_some(new.tid),
         pulses: PulseQueue::default(),
     };
     let Some(chid) = tm.channels.insert(channel) else {

@@ -14,7 +14,7 @@ use qsoe_abi::ipc::{
 use qsoe_abi::wire::Request;
 use qsoe_abi::Pid;
 use sel4::Error;
-use sel4_sys::{CapRights, Word};
+use sel4_sys::{CPtr, CapRights, Word};
 use taskman_core::channels::Target;
 use taskman_core::spawn_plan::object_slot as obj;
 
@@ -69,6 +69,24 @@ fn kernel(e: Error) -> Errno {
 }
 
 fn attach(tm: &mut Taskman, pid: Pid, server: Pid, chid: i32, index: i32) -> Result<i32, Errno> {
+    let new = decode_attach(tm, server, chid, index)?;
+    perform_attach(tm, pid, new)
+}
+
+/// A `ConnectAttach` that can be done.
+struct NewConnection {
+    chid: i32,
+    /// The lowest coid index it may take, and in which table.
+    first: usize,
+    side: bool,
+    /// The channel's endpoint (taskman's master cap), to mint from.
+    master: CPtr,
+}
+
+/// Checks the arguments and the channel, changing nothing: `index` is -1
+/// (any) or a lowest index, with `_NTO_SIDE_CHANNEL` for a side-channel
+/// coid, and `chid` is a live channel of `server`.
+fn decode_attach(tm: &Taskman, server: Pid, chid: i32, index: i32) -> Result<NewConnection, Errno> {
     if index < 0 && index != -1 {
         return Err(EINVAL);
     }
@@ -82,23 +100,34 @@ fn attach(tm: &mut Taskman, pid: Pid, server: Pid, chid: i32, index: i32) -> Res
     if channel.owner != server {
         return Err(ESRCH);
     }
-    let cell = channel.cell;
     let owner = tm.processes.get(server).ok_or(ESRCH)?;
-    let master = owner.object(obj::channel(cell as u64) + obj::ENDPOINT);
+    Ok(NewConnection {
+        chid,
+        first,
+        side,
+        master: owner.object(obj::channel(channel.cell as u64) + obj::ENDPOINT),
+    })
+}
+
+/// Takes the lowest free coid (`EAGAIN` if none is left) and mints its
+/// Send cap, badged with the client and coid, into the client's slot for
+/// it; if the kernel refuses, the coid is given back.
+fn perform_attach(tm: &mut Taskman, pid: Pid, new: NewConnection) -> Result<i32, Errno> {
     let client = tm.processes.get_mut(pid).ok_or(ESRCH)?;
     let coid = client
         .ipc
         .connections
-        .attach(first, Target::Channel(chid), side)
+        .attach(new.first, Target::Channel(new.chid), new.side)
         .ok_or(EAGAIN)?;
     let badge = ConnectionBadge {
         pid,
         scoid: coid.encode(),
     };
     let rights = CapRights::WRITE.union(CapRights::GRANT_REPLY);
-    let minted = client
-        .own_slot(coid.slot())
-        .mint(tm.objects.slot(master), rights, badge.encode());
+    let minted =
+        client
+            .own_slot(coid.slot())
+            .mint(tm.objects.slot(new.master), rights, badge.encode());
     if let Err(e) = minted {
         client.ipc.connections.detach(coid.encode());
         return Err(kernel(e));

@@ -185,6 +185,33 @@ fn kernel(e: Error) -> Errno {
 
 /// Starts a program from the boot archive as a child of `parent`.
 pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, Errno> {
+    let new = decode_spawn(tm, parent, req)?;
+    perform_spawn(tm, parent, new)
+}
+
+/// A spawn that can be done: everything about the new process decided.
+struct NewProcess<'a> {
+    path: &'a str,
+    image: &'static [u8],
+    load: LoadPlan,
+    plan: SpawnPlan,
+    stack: StackImage,
+    demand: DemandPages,
+    tp_offset: u64,
+    block_bits: u8,
+    core: u64,
+    /// Whether `core` is the round robin's choice (which then moves on).
+    round_robin: bool,
+    pid: Pid,
+}
+
+/// Decides the new process and checks the parent's quota and the process
+/// table's room (its memory reserved), changing nothing else.
+fn decode_spawn<'a>(
+    tm: &mut Taskman,
+    parent: Pid,
+    req: &SpawnRequest<'a>,
+) -> Result<NewProcess<'a>, Errno> {
     let path = core::str::from_utf8(req.path).map_err(|_| ENOENT)?;
     let image = archive::find(path).ok_or(ENOENT)?;
     let load = elf_plan::plan(
@@ -221,8 +248,27 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
     if !tm.processes.reserve(parent) {
         return Err(ENOMEM);
     }
-    let block = tm.objects.alloc_block(bits).map_err(|_| ENOMEM)?;
     let demand = DemandPages::of(&plan, &load, stack_top - stack.bytes.len() as u64);
+    Ok(NewProcess {
+        path,
+        image,
+        load,
+        plan,
+        stack,
+        demand,
+        tp_offset,
+        block_bits: bits,
+        core,
+        round_robin: req.core.is_none(),
+        pid,
+    })
+}
+
+/// Makes the process decode decided: its block from the pool (`ENOMEM`
+/// when none is left that big), its objects, pages and thread; whatever
+/// fails gives back all it took.
+fn perform_spawn(tm: &mut Taskman, parent: Pid, new: NewProcess) -> Result<Pid, Errno> {
+    let block = tm.objects.alloc_block(new.block_bits).map_err(|_| ENOMEM)?;
     let mut partial = Partial {
         block,
         frames_base: 0,
@@ -231,45 +277,34 @@ pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, E
         asid_pool: None,
         temp: None,
     };
-    let built = build(
-        tm,
-        &mut partial,
-        pid,
-        &load,
-        &plan,
-        &stack,
-        &demand,
-        tp_offset,
-        image,
-    )
-    .and_then(|()| start(tm, &partial, &plan, core, path, &load, &stack, tp_offset));
+    let built = build(tm, &mut partial, &new).and_then(|()| start(tm, &partial, &new));
     if let Err(e) = built {
         undo(tm, partial);
         return Err(e);
     }
     let process = Process {
-        path: String::from(path),
-        core,
-        abilities: abilities(tm, parent, path),
+        path: String::from(new.path),
+        core: new.core,
+        abilities: abilities(tm, parent, new.path),
         block,
         leaf: partial.leaf.unwrap_or_default(),
-        object_cnode_bits: plan.object_cnode_bits,
+        object_cnode_bits: new.plan.object_cnode_bits,
         asid_pool: partial.asid_pool.unwrap_or_default(),
         parked: None,
         ipc: ProcessIpc::at_birth(),
         threads: ThreadTable::default(),
-        tp_offset,
-        tls: load.tls,
-        demand,
+        tp_offset: new.tp_offset,
+        tls: new.load.tls,
+        demand: new.demand,
         frames_base: partial.frames_base,
         next_table: partial.next_table,
     };
     let inserted = tm.processes.insert(parent, process);
-    debug_assert_eq!(inserted, Some(pid));
-    if req.core.is_none() {
-        tm.next_core = core;
+    debug_assert_eq!(inserted, Some(new.pid));
+    if new.round_robin {
+        tm.next_core = new.core;
     }
-    Ok(pid)
+    Ok(new.pid)
 }
 
 /// The abilities a new process of the program at `path` gets under
@@ -298,18 +333,18 @@ fn auxv(load: &LoadPlan) -> Vec<(u64, u64)> {
 }
 
 /// Retypes every object from the block and fills and maps the pages.
-#[allow(clippy::too_many_arguments)]
-fn build(
-    tm: &mut Taskman,
-    partial: &mut Partial,
-    pid: Pid,
-    load: &LoadPlan,
-    plan: &SpawnPlan,
-    stack: &StackImage,
-    demand: &DemandPages,
-    tp_offset: u64,
-    image: &[u8],
-) -> Result<(), Errno> {
+fn build(tm: &mut Taskman, partial: &mut Partial, new: &NewProcess) -> Result<(), Errno> {
+    let NewProcess {
+        pid,
+        load,
+        plan,
+        stack,
+        demand,
+        tp_offset,
+        image,
+        ..
+    } = new;
+    let (pid, tp_offset) = (*pid, *tp_offset);
     let objects = &mut tm.objects;
     let block = objects.block_cap(partial.block);
     let leaf = objects.alloc_leaf().map_err(kernel)?;
@@ -590,17 +625,17 @@ fn program_rights(page: &PagePlan) -> (CapRights, Word) {
 }
 
 /// Gives the thread its spaces, time and registers, and lets it run.
-#[allow(clippy::too_many_arguments)]
-fn start(
-    tm: &mut Taskman,
-    partial: &Partial,
-    plan: &SpawnPlan,
-    core: u64,
-    path: &str,
-    load: &LoadPlan,
-    stack: &StackImage,
-    tp_offset: u64,
-) -> Result<(), Errno> {
+fn start(tm: &mut Taskman, partial: &Partial, new: &NewProcess) -> Result<(), Errno> {
+    let NewProcess {
+        plan,
+        core,
+        path,
+        load,
+        stack,
+        tp_offset,
+        ..
+    } = new;
+    let (core, tp_offset) = (*core, *tp_offset);
     let leaf = partial.leaf.unwrap_or_default();
     let at = |i: u64| cspace::cptr(leaf, i);
     let tcb = Tcb(at(obj::TCB));

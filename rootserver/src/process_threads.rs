@@ -44,6 +44,7 @@ pub fn create(
     let mut objects = ThreadObjects {
         block,
         slots: [0; SLOTS],
+        stack_mapped: 0,
     };
     let tid = index as i32 + 2;
     let regs = [entry, function, argument, tid as Word];
@@ -91,7 +92,7 @@ fn build(
     let image = archive::find(&p.path).ok_or(EINVAL)?;
     let (cnode, vspace) = (CNode(p.object(obj::CNODE)), VSpace(p.object(obj::VSPACE)));
     let area = ThreadArea::of(index);
-    let page = Frame(t.slots[FIRST_FRAME + FRAMES - 1]);
+    let page = Frame(t.slots[THREAD_PAGE]);
     let tls_image = tls.map_or(&[][..], |t| {
         &image[t.file_offset..t.file_offset + t.file_size]
     });
@@ -100,16 +101,14 @@ fn build(
             thread_page::write(bytes, &area, tp_offset, tls_image)
         })
         .map_err(kernel)?;
-    for (f, vaddr) in area.pages().enumerate() {
-        Frame(t.slots[FIRST_FRAME + f])
-            .map(
-                vspace,
-                vaddr,
-                CapRights::READ_WRITE,
-                vm_attributes::EXECUTE_NEVER,
-            )
-            .map_err(kernel)?;
-    }
+    // The stack pages below wait for first touch (`stack_fault`).
+    page.map(
+        vspace,
+        area.thread_page,
+        CapRights::READ_WRITE,
+        vm_attributes::EXECUTE_NEVER,
+    )
+    .map_err(kernel)?;
     let badge = TaskmanBadge::Fault {
         pid,
         tid: tid as i32,
@@ -228,6 +227,44 @@ pub fn destroy_all(tm: &mut Taskman, p: &mut Process) {
     for (objects, joiner) in p.threads.drain() {
         release(tm, objects);
         tm.replies.extend(joiner.map(|j| j.reply));
+    }
+}
+
+/// Gives a thread after the first the page of its stack that a data
+/// fault at `addr` touched, if it is not mapped yet; answers whether it
+/// did (the fault reply then retries the access). Any thread of the
+/// process may touch it.
+pub fn stack_fault(tm: &mut Taskman, pid: Pid, addr: u64) -> bool {
+    let Some((index, page)) = thread_page::later_stack_page(addr) else {
+        return false;
+    };
+    let Some(p) = tm.processes.get_mut(pid) else {
+        return false;
+    };
+    let vspace = VSpace(p.object(obj::VSPACE));
+    let Some(t) = p.threads.running_at_mut(index) else {
+        return false;
+    };
+    if t.stack_mapped & (1 << page) != 0 {
+        return false;
+    }
+    let vaddr = ThreadArea::of(index).stack_bottom() + page * 0x1000;
+    let frame = Frame(t.slots[FIRST_FRAME + page as usize]);
+    let mapped = frame.map(
+        vspace,
+        vaddr,
+        CapRights::READ_WRITE,
+        vm_attributes::EXECUTE_NEVER,
+    );
+    match mapped {
+        Ok(()) => {
+            t.stack_mapped |= 1 << page;
+            true
+        }
+        Err(e) => {
+            println!("taskman: pid {pid}: cannot map {vaddr:#x}: {e:?}");
+            false
+        }
     }
 }
 

@@ -64,9 +64,10 @@ fn handle(tm: &mut Taskman, msg: Received) {
             }
             let demand = label == fault::VM_FAULT
                 && words.get(fault::VM_FAULT_PREFETCH) == Some(&0)
-                && words
-                    .get(fault::VM_FAULT_ADDR)
-                    .is_some_and(|&addr| process::demand_fault(tm, pid, addr));
+                && words.get(fault::VM_FAULT_ADDR).is_some_and(|&addr| {
+                    process::demand_fault(tm, pid, addr)
+                        || process_threads::stack_fault(tm, pid, addr)
+                });
             if demand || process_threads::cap_fault(tm, pid, tid, &msg) {
                 // The fault reply restarts the thread where its registers say.
                 reply(tm.reply, 0, &[]);

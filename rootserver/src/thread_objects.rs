@@ -10,6 +10,8 @@ use taskman_core::untyped_pool::NodeId;
 pub const THREAD_BLOCK_BITS: u8 = 15;
 /// Frames of a thread: stack, then its thread page.
 pub const FRAMES: usize = THREAD_STACK_PAGES as usize + 1;
+/// Where the thread page's frame is among the slots.
+pub const THREAD_PAGE: usize = FIRST_FRAME + FRAMES - 1;
 pub const TCB: usize = 0;
 pub const SCHED_CONTEXT: usize = 1;
 pub const FAULT_EP: usize = 2;
@@ -23,6 +25,9 @@ pub struct ThreadObjects {
     /// Taskman's slots: TCB, scheduling context, fault endpoint (badged),
     /// frames; 0 where nothing was made yet.
     pub slots: [CPtr; SLOTS],
+    /// Bit `i` set: stack page `i` is mapped. Stack pages are mapped on
+    /// first touch; the thread page at once.
+    pub stack_mapped: u64,
 }
 
 impl ThreadObjects {

@@ -4,7 +4,9 @@
 //! and below them the top of the stack.
 
 use crate::elf_plan::TlsTemplate;
-use qsoe_abi::layout::{ThreadArea, IPC_BUFFER_OFFSET, THREAD_CONTROL_BYTES};
+use qsoe_abi::layout::{ThreadArea, IPC_BUFFER_OFFSET, MAX_THREADS, THREAD_CONTROL_BYTES};
+
+const PAGE: u64 = 0x1000;
 
 /// Where `tp` points within every thread page of a program with TLS
 /// template `tls`: the TLS block ends at or below the IPC buffer, aligned
@@ -35,10 +37,49 @@ pub fn write(page: &mut [u8], area: &ThreadArea, tp_offset: u64, tls_image: &[u8
     page[tp..tp + tls_image.len()].copy_from_slice(tls_image);
 }
 
+/// The stack page `addr` lies in, if it lies in the stack of a thread
+/// after the first: that thread's index and the page's position from
+/// the bottom of its stack. Those stacks are mapped on first touch.
+pub fn later_stack_page(addr: u64) -> Option<(usize, u64)> {
+    (0..MAX_THREADS).find_map(|index| {
+        let area = ThreadArea::of(index);
+        let stack = area.stack_bottom()..area.thread_page;
+        stack
+            .contains(&addr)
+            .then(|| (index, (addr - area.stack_bottom()) / PAGE))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qsoe_abi::layout::MAX_THREADS;
+
+    #[test]
+    fn later_stacks_are_found_page_by_page() {
+        let a = ThreadArea::of(2);
+        assert_eq!(later_stack_page(a.stack_bottom()), Some((2, 0)));
+        assert_eq!(
+            later_stack_page(a.thread_page - 1),
+            Some((2, a.stack_pages - 1))
+        );
+        assert_eq!(
+            later_stack_page(a.thread_page),
+            None,
+            "the thread page is mapped"
+        );
+        assert_eq!(
+            later_stack_page(a.stack_bottom() - 1),
+            None,
+            "the guard page"
+        );
+        let first = ThreadArea::FIRST;
+        assert_eq!(later_stack_page(first.thread_page - 1), None);
+        let last = ThreadArea::of(MAX_THREADS - 1);
+        assert_eq!(
+            later_stack_page(last.stack_bottom()).map(|p| p.0),
+            Some(MAX_THREADS - 1)
+        );
+    }
 
     fn tls(mem_size: usize, align: usize) -> Option<TlsTemplate> {
         Some(TlsTemplate {

@@ -81,6 +81,14 @@ impl<T, J> ThreadTable<T, J> {
         }
     }
 
+    /// The objects of the running thread at `index` (its tid less 2).
+    pub fn running_at_mut(&mut self, index: usize) -> Option<&mut T> {
+        match self.entries.get_mut(index)? {
+            Entry::Running { objects, .. } => Some(objects),
+            _ => None,
+        }
+    }
+
     /// Thread `tid` ended with `value`: answers its objects, to destroy,
     /// and its joiner, to answer with `value`. With a joiner the thread is
     /// forgotten at once; without, it waits for one.
