@@ -8,7 +8,8 @@
 //! 0x1F (ASCII unit separator). Arguments therefore cannot contain `\n` or
 //! 0x1F, nor NUL, since they end up as C strings in the spawned program.
 
-use crate::manifest::Command;
+/// One command line: the program's path, then its arguments.
+pub type Command = Vec<String>;
 
 /// The byte between a command's arguments.
 pub const ARG_SEPARATOR: char = '\u{1f}';

@@ -18,8 +18,7 @@ use qsoe_abi::grants::{Abilities, GRANTS_PATH};
 /// The path taskman starts first; a manifest without it cannot boot.
 pub const INIT_PATH: &str = "/sbin/init";
 
-/// One command line: the program's path, then its arguments.
-pub type Command = Vec<String>;
+pub use crate::init_script::Command;
 
 /// A parsed manifest whose structure has been checked.
 #[derive(Debug)]
