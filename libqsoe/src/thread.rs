@@ -1,7 +1,8 @@
 //! Threads: `ThreadCreate` / `ThreadJoin` and where a new thread starts.
 //!
-//! Taskman makes a thread's objects (TCB, scheduling context, stack, IPC
-//! buffer, thread block) from a block of its own and starts it at
+//! Taskman makes a thread's objects (TCB, scheduling context, stack, and
+//! its thread page: IPC buffer, ThreadControl, TLS) from a block of its
+//! own and starts it at
 //! `qsoe_thread_entry` with the function, its argument and the thread id
 //! in a0..a2.
 #![allow(non_snake_case)]

@@ -70,7 +70,7 @@ pub struct Process {
     pub ipc: ProcessIpc,
     /// Its threads after the first.
     pub threads: ThreadTable<ThreadObjects, Parked>,
-    /// Where `tp` points in a thread block, and the TLS image to copy
+    /// Where `tp` points in a thread page, and the TLS image to copy
     /// there, for each new thread.
     pub tp_offset: u64,
     pub tls: Option<TlsTemplate>,

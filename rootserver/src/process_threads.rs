@@ -2,9 +2,10 @@
 //! a thread's end).
 //!
 //! Each thread gets a block of its own from the pool: TCB, scheduling
-//! context on the process's core, its stack, IPC buffer and thread block
-//! (mapped at `ThreadArea::of(index)`, inside the page table the first
-//! thread already uses). Its fault endpoint is badged with its index, so a
+//! context on the process's core, its stack pages (mapped on first touch)
+//! and its thread page (IPC buffer, ThreadControl, TLS), at
+//! `ThreadArea::of(index)`, inside the page table the first thread
+//! already uses. Its fault endpoint is badged with its index, so a
 //! fault names the thread. A thread ends like a process's first one: the
 //! agent of its core retires it, then one revoke of its block takes the
 //! rest.
