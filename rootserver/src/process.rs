@@ -22,6 +22,7 @@ use crate::thread_objects::ThreadObjects;
 use crate::{archive, Taskman};
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::ops::Range;
 use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, EIO, ENOENT, ENOEXEC, ENOMEM};
 use qsoe_abi::grants::{Abilities, GRANTS_PATH};
 use qsoe_abi::ipc::TaskmanBadge;
@@ -78,8 +79,8 @@ pub struct Process {
     demand: DemandPages,
     /// The object-CNode slot of its first frame.
     frames_base: u64,
-    /// The object-CNode slot of its next unmapped page table.
-    next_table: u64,
+    /// The object-CNode slots of its page tables not mapped yet.
+    tables: Range<u64>,
 }
 
 /// A process's side of QNX IPC, as taskman keeps it.
@@ -171,8 +172,8 @@ struct Partial {
     block: NodeId,
     /// The object-CNode slot of the first frame.
     frames_base: u64,
-    /// The object-CNode slot of the next unmapped page table.
-    next_table: u64,
+    /// The object-CNode slots of the page tables not mapped yet.
+    tables: Range<u64>,
     leaf: Option<u64>,
     asid_pool: Option<usize>,
     /// The slot the object CNode passes through on its way to its leaf.
@@ -272,7 +273,7 @@ fn perform_spawn(tm: &mut Taskman, parent: Pid, new: NewProcess) -> Result<Pid, 
     let mut partial = Partial {
         block,
         frames_base: 0,
-        next_table: 0,
+        tables: 0..0,
         leaf: None,
         asid_pool: None,
         temp: None,
@@ -297,7 +298,7 @@ fn perform_spawn(tm: &mut Taskman, parent: Pid, new: NewProcess) -> Result<Pid, 
         tls: new.load.tls,
         demand: new.demand,
         frames_base: partial.frames_base,
-        next_table: partial.next_table,
+        tables: partial.tables,
     };
     let inserted = tm.processes.insert(parent, process);
     debug_assert_eq!(inserted, Some(new.pid));
@@ -404,7 +405,7 @@ fn build(tm: &mut Taskman, partial: &mut Partial, new: &NewProcess) -> Result<()
     );
 
     let vspace = VSpace(at(obj::VSPACE));
-    partial.next_table = obj::PAGE_TABLES;
+    partial.tables = obj::PAGE_TABLES..frames_base;
     // `page_vaddrs` starts with the program's pages, in `load.pages` order.
     for (i, &vaddr) in plan.page_vaddrs.iter().enumerate() {
         if demand.contains(vaddr) {
@@ -437,10 +438,9 @@ fn build(tm: &mut Taskman, partial: &mut Partial, new: &NewProcess) -> Result<()
             vspace,
             frame,
             vaddr,
-            rights,
-            attrs,
-            &mut partial.next_table,
-            |i| (i < frames_base).then(|| PageTable(at(i))),
+            (rights, attrs),
+            &mut partial.tables,
+            leaf,
         )
         .map_err(kernel)?;
     }
@@ -481,25 +481,24 @@ fn build(tm: &mut Taskman, partial: &mut Partial, new: &NewProcess) -> Result<()
     Ok(())
 }
 
-/// Maps `frame` at `vaddr`, first mapping the page tables it needs from
-/// the process's own: `table(next)` is the next one unused, if any is left.
+/// Maps `frame` at `vaddr` with `(rights, attributes)`, first mapping the
+/// page tables it needs from `tables`, the unmapped ones of the process
+/// whose object CNode is top-level entry `leaf`.
 fn map_page(
     vspace: VSpace,
     frame: Frame,
     vaddr: u64,
-    rights: CapRights,
-    attrs: Word,
-    next: &mut u64,
-    table: impl Fn(u64) -> Option<PageTable>,
+    (rights, attrs): (CapRights, Word),
+    tables: &mut Range<u64>,
+    leaf: u64,
 ) -> Result<(), Error> {
     loop {
         match frame.map(vspace, vaddr, rights, attrs) {
             Err(e @ Error::FailedLookup { .. }) => {
-                let Some(pt) = table(*next) else {
+                let Some(table) = tables.next() else {
                     return Err(e);
                 };
-                pt.map(vspace, vaddr, vm_attributes::DEFAULT)?;
-                *next += 1;
+                PageTable(cspace::cptr(leaf, table)).map(vspace, vaddr, vm_attributes::DEFAULT)?;
             }
             done => return done,
         }
@@ -516,17 +515,13 @@ pub fn demand_fault(tm: &mut Taskman, pid: Pid, addr: u64) -> bool {
     let Some(page) = p.demand.for_fault(addr) else {
         return false;
     };
-    let (leaf, frames_base) = (p.leaf, p.frames_base);
-    let at = |i: u64| cspace::cptr(leaf, i);
-    let frame = Frame(at(frames_base + page.frame));
     let mapped = map_page(
-        VSpace(at(obj::VSPACE)),
-        frame,
+        VSpace(p.object(obj::VSPACE)),
+        Frame(p.object(p.frames_base + page.frame)),
         page.vaddr,
-        CapRights::READ_WRITE,
-        vm_attributes::EXECUTE_NEVER,
-        &mut p.next_table,
-        |i| (i < frames_base).then(|| PageTable(at(i))),
+        (CapRights::READ_WRITE, vm_attributes::EXECUTE_NEVER),
+        &mut p.tables,
+        p.leaf,
     );
     match mapped {
         Ok(()) => {
@@ -626,16 +621,7 @@ fn program_rights(page: &PagePlan) -> (CapRights, Word) {
 
 /// Gives the thread its spaces, time and registers, and lets it run.
 fn start(tm: &mut Taskman, partial: &Partial, new: &NewProcess) -> Result<(), Errno> {
-    let NewProcess {
-        plan,
-        core,
-        path,
-        load,
-        stack,
-        tp_offset,
-        ..
-    } = new;
-    let (core, tp_offset) = (*core, *tp_offset);
+    let plan = &new.plan;
     let leaf = partial.leaf.unwrap_or_default();
     let at = |i: u64| cspace::cptr(leaf, i);
     let tcb = Tcb(at(obj::TCB));
@@ -650,18 +636,18 @@ fn start(tm: &mut Taskman, partial: &Partial, new: &NewProcess) -> Result<(), Er
         vspace: VSpace(at(obj::VSPACE)),
         ipc_buffer: (ThreadArea::FIRST.ipc_buffer(), ipc_frame),
         fault_endpoint: Endpoint(at(obj::FAULT_EP)),
-        core,
+        core: new.core,
     }
     .apply(tm)
     .map_err(kernel)?;
     // The kernel's log names threads; only a debug kernel has the call.
     if sel4_config::platform::KERNEL_DEBUG {
-        tcb.set_name(path.rsplit('/').next().unwrap_or(path));
+        tcb.set_name(new.path.rsplit('/').next().unwrap_or(new.path));
     }
     let regs = UserContext {
-        pc: load.entry,
-        sp: stack.sp,
-        tp: ThreadArea::FIRST.thread_page + tp_offset,
+        pc: new.load.entry,
+        sp: new.stack.sp,
+        tp: ThreadArea::FIRST.thread_page + new.tp_offset,
         ..Default::default()
     };
     tcb.write_registers(true, &regs).map_err(kernel)

@@ -62,13 +62,8 @@ fn handle(tm: &mut Taskman, msg: Received) {
                 thread_trap(tm, Caller::thread(pid, tid, &words), &words);
                 return;
             }
-            let demand = label == fault::VM_FAULT
-                && words.get(fault::VM_FAULT_PREFETCH) == Some(&0)
-                && words.get(fault::VM_FAULT_ADDR).is_some_and(|&addr| {
-                    process::demand_fault(tm, pid, addr)
-                        || process_threads::stack_fault(tm, pid, addr)
-                });
-            if demand || process_threads::cap_fault(tm, pid, tid, &msg) {
+            if first_touch(tm, pid, label, &words) || process_threads::cap_fault(tm, pid, tid, &msg)
+            {
                 // The fault reply restarts the thread where its registers say.
                 reply(tm.reply, 0, &[]);
                 return;
@@ -91,6 +86,17 @@ fn handle(tm: &mut Taskman, msg: Received) {
             send_answer(tm, caller, answer);
         }
     }
+}
+
+/// Whether the fault (`label`, `words`) was a data access to a page left
+/// for first touch, now mapped: the program's own or a later thread's
+/// stack.
+fn first_touch(tm: &mut Taskman, pid: Pid, label: Word, words: &[Word]) -> bool {
+    let data = label == fault::VM_FAULT && words.get(fault::VM_FAULT_PREFETCH) == Some(&0);
+    let Some(&addr) = words.get(fault::VM_FAULT_ADDR).filter(|_| data) else {
+        return false;
+    };
+    process::demand_fault(tm, pid, addr) || process_threads::stack_fault(tm, pid, addr)
 }
 
 /// A thread request: its operation in a6, its words in a0..a5.
@@ -286,7 +292,7 @@ fn end_ipc(tm: &mut Taskman, pid: Pid) {
     for chid in owned {
         channel::destroy(tm, chid, EBADF);
     }
-    if let Some(p) = tm.processes.get(pid) {
+    if let Some(p) = tm.processes.get_mut(pid) {
         if p.ipc.replies {
             for k in 0..REPLY_OBJECTS as u64 {
                 let label = error_label(ESRVRFAULT);
@@ -297,8 +303,6 @@ fn end_ipc(tm: &mut Taskman, pid: Pid) {
                 );
             }
         }
-    }
-    if let Some(p) = tm.processes.get_mut(pid) {
         if let Some(line) = p.ipc.console_line.take() {
             println!("{}", alloc::string::String::from_utf8_lossy(&line));
         }

@@ -147,17 +147,14 @@ pub fn plan(load: &LoadPlan, aligned_file: Option<usize>) -> SpawnPlan {
         })
         .collect();
     let own = page_frames.iter().filter(|f| **f == PageFrame::Own).count() as u64;
-    let (mut next_own, mut next_file) = (0, own);
+    // The i-th own frame sits at i; the i-th shared page at own + i.
+    let mut counts = [0, own];
     let frame_slots = page_frames
         .iter()
         .map(|f| {
-            let next = if *f == PageFrame::Own {
-                &mut next_own
-            } else {
-                &mut next_file
-            };
-            *next += 1;
-            *next - 1
+            let n = &mut counts[(*f != PageFrame::Own) as usize];
+            *n += 1;
+            *n - 1
         })
         .collect();
     let frames = page_vaddrs.len() as u64;
