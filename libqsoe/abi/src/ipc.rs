@@ -29,11 +29,18 @@ pub use crate::layout::{MAX_CHANNELS, MAX_CONNECTIONS, REPLY_OBJECTS};
 /// side-channel ones, whose index 0 is taskman.
 pub const MAX_REGULAR: usize = 448;
 pub const MAX_SIDE: usize = MAX_CONNECTIONS - MAX_REGULAR;
-/// Payload bytes one message can carry: the IPC buffer's 120 words.
-pub const MAX_MSG_BYTES: usize = 120 * 8;
+/// Payload bytes one message can carry: the IPC buffer's 120 words but
+/// one, which a reply sent through taskman (`wire::op::REPLY`) needs.
+pub const MAX_MSG_BYTES: usize = 119 * 8;
 
 /// Channel flags (`_NTO_CHF_*`) this system acts on.
 pub mod chf {
+    /// The receiving thread keeps its own scheduling context, instead of
+    /// waiting passively and running on each client's.
+    pub const FIXED_PRIORITY: u32 = 0x0001;
+    /// Send the owner a `_PULSE_CODE_UNBLOCK` pulse (value: the rcvid)
+    /// when a client it holds unreplied is gone.
+    pub const UNBLOCK: u32 = 0x0002;
     /// Send the owner a `_PULSE_CODE_DISCONNECT` pulse when a connection
     /// to the channel goes away.
     pub const DISCONNECT: u32 = 0x0008;
@@ -45,9 +52,13 @@ pub mod chf {
 
 /// Pulse codes taskman sends (`_PULSE_CODE_*`); user codes are 0..=127.
 pub mod pulse_code {
+    pub const UNBLOCK: i8 = -32;
     pub const DISCONNECT: i8 = -33;
     pub const COIDDEATH: i8 = -35;
     pub const MIN_USER: i8 = 0;
+    /// Taskman to libqsoe, never handed to a program: the process whose
+    /// pid is the value, a client of the channel, is gone.
+    pub const CLIENT_GONE: i8 = -120;
 }
 
 const INDEX_BITS: u32 = 10;

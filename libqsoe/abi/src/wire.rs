@@ -41,6 +41,20 @@ pub mod op {
     pub const THREAD_CREATE: u64 = TAG | 15;
     pub const THREAD_EXIT: u64 = TAG | 16;
     pub const THREAD_JOIN: u64 = TAG | 17;
+    pub const THREAD_STATE: u64 = TAG | 18;
+    /// With the reply object and the thread in the label (`reply_op`).
+    pub const REPLY: u64 = TAG | 19;
+}
+
+/// Where `op::REPLY` carries its reply object and thread.
+const REPLY_OBJECT_SHIFT: u32 = 8;
+const REPLY_TID_SHIFT: u32 = 16;
+const REPLY_ARGS_MASK: u64 = 0xffff << REPLY_OBJECT_SHIFT;
+
+/// The label of an `op::REPLY` request by thread `tid` for reply object
+/// `reply`.
+pub fn reply_op(reply: u8, tid: i32) -> u64 {
+    op::REPLY | (reply as u64) << REPLY_OBJECT_SHIFT | (tid as u8 as u64) << REPLY_TID_SHIFT
 }
 
 /// Requests that act on the calling thread (`THREAD_EXIT`, `THREAD_JOIN`,
@@ -91,9 +105,11 @@ pub enum Request<'a> {
     },
     Pause,
     Census,
-    /// Answers the chid and the channel cell (its slot in the caller's
-    /// CSpace is `CHANNEL_BASE + cell`). The channel's notification wakes
-    /// the calling thread (a thread request).
+    /// Answers the chid, the channel cell (its slot in the caller's CSpace
+    /// is `CHANNEL_BASE + cell`) and 1 if the calling thread now serves
+    /// passively (its wake cap is at `CHANNEL_WAKE_BASE + cell`), else 0.
+    /// The channel's notification wakes the calling thread, if it is the
+    /// thread's first (a thread request).
     ChannelCreate {
         flags: u32,
     },
@@ -138,6 +154,23 @@ pub enum Request<'a> {
     /// Answers the `value` thread `tid` ended with, once it has.
     ThreadJoin {
         tid: i32,
+    },
+    /// What the kernel says of thread `tid` of the caller this moment:
+    /// answers 1 or 0 for whether it holds a scheduling context (its own
+    /// or a client's; a passive server waiting holds none), then for
+    /// whether its FPU is on.
+    ThreadState {
+        tid: i32,
+    },
+    /// Taskman answers the caller's reply object `reply` with `label` and
+    /// `words` (an answer a passive thread cannot send itself without
+    /// losing the scheduling context it runs on), then gives thread `tid`
+    /// its own scheduling context if it has none. Answers nothing.
+    Reply {
+        reply: u8,
+        tid: i32,
+        label: u64,
+        words: &'a [u64],
     },
 }
 
@@ -219,6 +252,14 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
     if words.len() > MAX_WORDS {
         return Err(E2BIG);
     }
+    if label & !REPLY_ARGS_MASK == op::REPLY {
+        return Ok(Request::Reply {
+            reply: (label >> REPLY_OBJECT_SHIFT) as u8,
+            tid: (label >> REPLY_TID_SHIFT) as u8 as i32,
+            label: word(words, 0)?,
+            words: &words[1..],
+        });
+    }
     match label {
         op::GETPID => Ok(Request::GetPid),
         op::EXIT => Ok(Request::Exit {
@@ -269,6 +310,9 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
             value: word(words, 0)?,
         }),
         op::THREAD_JOIN => Ok(Request::ThreadJoin {
+            tid: int(words, 0)?,
+        }),
+        op::THREAD_STATE => Ok(Request::ThreadState {
             tid: int(words, 0)?,
         }),
         op::SPAWN => decode_spawn(words).map(Request::Spawn),
@@ -656,6 +700,21 @@ mod tests {
     }
 
     #[test]
+    fn reply_requests_carry_their_object_and_thread() {
+        match decode(reply_op(5, 17), &[7, 1, 2]) {
+            Ok(Request::Reply {
+                reply: 5,
+                tid: 17,
+                label: 7,
+                words,
+            }) => assert_eq!(words, &[1, 2]),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(decode(reply_op(5, 17), &[]), Err(EINVAL));
+        assert_eq!(decode(op::REPLY | 1 << 30, &[0]), Err(ENOSYS));
+    }
+
+    #[test]
     fn decoding_garbage_never_panics() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = || {
@@ -668,7 +727,7 @@ mod tests {
         for _ in 0..20_000 {
             let label = match next() % 3 {
                 0 => next(),
-                _ => op::TAG | (next() % 20),
+                _ => op::TAG | (next() % 21),
             };
             let len = (next() % (MAX_WORDS as u64 + 2)) as usize;
             let mut words: Vec<u64> = (0..len).map(|_| next()).collect();
