@@ -12,7 +12,7 @@
 
 use crate::kernel_error::refused;
 use crate::process::Process;
-use crate::Taskman;
+use crate::{passive, Taskman};
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EINVAL, ENOTSUP, EPERM, ESRCH};
 use qsoe_abi::ipc::{error_label, pulse_code, Pulse, MAX_CHANNELS, PULSE_BADGE, REPLY_OBJECTS};
@@ -22,7 +22,7 @@ use qsoe_abi::Pid;
 use sel4::{Error, Notification, Tcb};
 use sel4_root_task::println;
 use sel4_sys::{object, CPtr, CapRights, MessageInfo, Word};
-use taskman_core::channels::{Channel, PulseQueue, Target};
+use taskman_core::channels::{Channel, GoneClients, PulseQueue, Target};
 use taskman_core::policy::{self, Cell};
 use taskman_core::spawn_plan::{object_slot as obj, CHANNEL_CELL_BITS, REPLY_CELL_BITS};
 
@@ -45,13 +45,13 @@ pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Er
                 return Err(EPERM);
             }
             let (owner, cell) = (c.owner, c.cell);
-            let Some(p) = c.pulses.pop() else {
+            let Some(p) = c.take() else {
                 // The wake-up was for another pulse channel of the thread's,
                 // taken on this channel's MsgReceive: ring that one again.
                 ring_pending(tm, owner);
                 return Err(EAGAIN);
             };
-            if !c.pulses.is_empty() {
+            if c.has_pending() {
                 // One pulse per wake-up: ring again for the rest.
                 signal_cell(tm, owner, cell);
             }
@@ -65,12 +65,12 @@ fn kernel(e: Error) -> Errno {
     refused("ipc", e)
 }
 
-/// `ChannelCreate` by thread `tid` of `pid`: answers the chid and the
-/// channel's cell.
+/// `ChannelCreate` by thread `tid` of `pid`: answers the chid, the
+/// channel's cell, and whether the thread now serves passively.
 pub fn create(tm: &mut Taskman, pid: Pid, tid: i32, flags: u32) -> Result<Vec<Word>, Errno> {
     let new = decode_create(tm, pid, tid, flags)?;
-    let (chid, cell) = perform_create(tm, new)?;
-    Ok(alloc::vec![chid as Word, cell as Word])
+    let (chid, cell, passive) = perform_create(tm, new)?;
+    Ok(alloc::vec![chid as Word, cell as Word, passive as Word])
 }
 
 /// A `ChannelCreate` that can be done.
@@ -104,9 +104,10 @@ fn decode_create(tm: &mut Taskman, pid: Pid, tid: i32, flags: u32) -> Result<New
 }
 
 /// Makes the channel: carves its cell if it is new, makes the process's
-/// reply objects with its first channel, fills the cell. Only the kernel
-/// can refuse, and then the cell is emptied again.
-fn perform_create(tm: &mut Taskman, new: NewChannel) -> Result<(i32, usize), Errno> {
+/// reply objects with its first channel, fills the cell; a thread's first
+/// channel without `_NTO_CHF_FIXED_PRIORITY` makes it serve passively.
+/// Only the kernel can refuse, and then the cell is emptied again.
+fn perform_create(tm: &mut Taskman, new: NewChannel) -> Result<(i32, usize, bool), Errno> {
     let pid = new.pid;
     let cell = match new.cell {
         Cell::Reuse(j) => j,
@@ -133,25 +134,25 @@ fn perform_create(tm: &mut Taskman, new: NewChannel) -> Result<(i32, usize), Err
         empty_cell(tm, p.object(base + obj::CELL));
         return Err(e);
     }
-    let bind = new.bind
-        && new
-            .thread
-            .bind_notification(Notification(p.object(base + obj::NOTIFICATION)))
-            .is_ok();
+    let notification = Notification(p.object(base + obj::NOTIFICATION));
+    let bind = new.bind && new.thread.bind_notification(notification).is_ok();
     let channel = Channel {
         owner: pid,
         cell: cell as u8,
         flags: new.flags,
         pulse_thread: bind.then_some(new.tid),
         pulses: PulseQueue::default(),
+        gone: GoneClients::default(),
     };
+    let fixed = channel.fixed_priority();
     let Some(chid) = tm.channels.insert(channel) else {
         empty_cell(tm, p.object(base + obj::CELL));
         return Err(EAGAIN);
     };
     let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
     p.ipc.cells[cell] = Some(chid);
-    Ok((chid, cell))
+    let passive = bind && !fixed && passive::serve_passively(p, new.tid, notification);
+    Ok((chid, cell, passive))
 }
 
 /// The first channel of `p` that `wanted` picks.
@@ -180,6 +181,23 @@ pub fn thread_gone(tm: &mut Taskman, pid: Pid, tid: i32) {
             c.pulse_thread = None;
         }
     }
+    if let Some(p) = tm.processes.get_mut(pid) {
+        p.ipc.passive_threads &= !passive::bit(tid);
+    }
+}
+
+/// Tells the owner of channel `chid` that its client `pid` is gone, so
+/// that its runtime can drop the calls of `pid`'s it holds. A full notice
+/// list, or a channel nobody takes pulses from, loses the notice.
+pub fn client_gone(tm: &mut Taskman, chid: i32, pid: Pid) {
+    let Some(c) = tm.channels.get_mut(chid) else {
+        return;
+    };
+    if c.owner == pid || c.pulse_thread.is_none() || !c.gone.note(pid) {
+        return;
+    }
+    let (owner, cell) = (c.owner, c.cell);
+    signal_cell(tm, owner, cell);
 }
 
 /// Retypes a channel's objects into cell `base` and gives the owner its
@@ -325,7 +343,7 @@ fn ring_pending(tm: &Taskman, owner: Pid) {
     };
     for &chid in p.ipc.cells.iter().flatten() {
         if let Some(c) = tm.channels.get(chid) {
-            if c.pulse_thread.is_some() && !c.pulses.is_empty() {
+            if c.pulse_thread.is_some() && c.has_pending() {
                 signal_cell(tm, owner, c.cell);
             }
         }

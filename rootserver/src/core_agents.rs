@@ -13,7 +13,7 @@
 //! never. Done by the agent on the thread's own core, the same operations
 //! need no IPI at all.
 
-use crate::taskman_threads::TaskmanThread;
+use crate::taskman_threads::{TaskmanThread, FULL_TIME};
 use crate::Taskman;
 use alloc::vec::Vec;
 use sel4::{CNode, Error, Tcb};
@@ -115,7 +115,14 @@ fn start_agent(tm: &mut Taskman, core: u64) -> Result<Agent, Error> {
             return Err(e);
         }
     };
-    match TaskmanThread::start(tm, core, AGENT_PRIORITY, agent_main, [endpoint, reply]) {
+    match TaskmanThread::start(
+        tm,
+        core,
+        AGENT_PRIORITY,
+        FULL_TIME,
+        agent_main,
+        [endpoint, reply],
+    ) {
         Ok(thread) => Ok(Agent {
             _thread: thread,
             endpoint,

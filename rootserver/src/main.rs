@@ -21,6 +21,7 @@ mod device;
 mod heap;
 mod kernel_error;
 mod objects;
+mod passive;
 mod power;
 mod process;
 mod process_threads;
@@ -29,6 +30,7 @@ mod selftest;
 mod server;
 mod taskman_threads;
 mod thread_objects;
+mod ticker;
 mod vspace;
 
 use alloc::vec::Vec;
@@ -68,8 +70,17 @@ pub struct Taskman {
     pub next_core: u64,
     /// Set when init has ended, with its wait status.
     pub init_status: Option<i32>,
-    /// The raw IPC round trip in cycles, when the bench measured it.
-    pub raw_round_trip: Option<u64>,
+    /// A scheduling context never configured, with which `passive` asks
+    /// the kernel whether a thread is stranded.
+    pub probe_sc: Option<sel4::SchedContext>,
+    /// Processes whose passive servers may be stranded once the request
+    /// being served is answered (`server::end`).
+    pub rescue_after: Vec<qsoe_abi::Pid>,
+    /// The thread that gets its own scheduling context back once the
+    /// reply taskman sent for it (`wire::op::REPLY`) is answered.
+    pub rebind_after: Option<(qsoe_abi::Pid, i32)>,
+    /// The threads that wake every core each period (`ticker`).
+    pub tickers: Option<ticker::Tickers>,
     /// Whether taskman's heap could be grown as far as it wanted.
     pub headroom: heap::Headroom,
     pub heap: heap::HeapGrowth,
@@ -124,7 +135,10 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         channels: ChannelTable::new(limits::CHANNEL_TABLE),
         next_core: 0,
         init_status: None,
-        raw_round_trip: None,
+        probe_sc: None,
+        rescue_after: Vec::new(),
+        rebind_after: None,
+        tickers: None,
         headroom: heap::Headroom::Enough,
         heap: heap::HeapGrowth::default(),
     };
@@ -150,6 +164,19 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
             tm.cores = reports;
         }
         Err(e) => println!("taskman: could not start an agent on every core: {e:?}"),
+    }
+    tm.probe_sc = tm
+        .objects
+        .create(
+            object::SCHED_CONTEXT,
+            sel4_sys::size_bits::MIN_SCHED_CONTEXT,
+        )
+        .map(sel4::SchedContext)
+        .ok();
+    let cores = tm.cores_online();
+    match ticker::start(&mut tm, cores) {
+        Ok(t) => tm.tickers = Some(t),
+        Err(e) => println!("taskman: could not start a ticker on every core: {e:?}"),
     }
 
     let mode = tm.boot.args.mode;
@@ -217,9 +244,6 @@ fn start_init(tm: &mut Taskman, mode: Mode) -> Result<qsoe_abi::Pid, qsoe_abi::e
     ];
     if let Some(filter) = tm.boot.args.test_filter {
         envp.push(alloc::format!("QSOE_TESTS={filter}"));
-    }
-    if let Some(cycles) = tm.raw_round_trip {
-        envp.push(alloc::format!("QSOE_RAW_ROUND_TRIP_CYCLES={cycles}"));
     }
     let request = process::SpawnRequest {
         path: b"/sbin/init",

@@ -30,7 +30,7 @@ use qsoe_abi::layout::{self, slot, ThreadArea, CNODE_BITS};
 use qsoe_abi::Pid;
 use sel4::{CNode, Endpoint, Error, Frame, PageTable, SchedContext, SchedControl, Tcb, VSpace};
 use sel4_root_task::println;
-use sel4_sys::{init_cap, vm_attributes, CPtr, CapRights, UserContext, Word};
+use sel4_sys::{init_cap, tcb_flag, vm_attributes, CPtr, CapRights, UserContext, Word};
 use taskman_core::channels::{ConnectionTable, Target};
 use taskman_core::console_line::ConsoleLine;
 use taskman_core::cspace::{self, leaf_guard, root_guard, TOP_SLOT_DEPTH};
@@ -93,6 +93,8 @@ pub struct ProcessIpc {
     pub replies: bool,
     /// Console output not yet ended by a newline.
     pub console_line: ConsoleLine,
+    /// Its threads that serve passively (`passive`): bit `tid`.
+    pub passive_threads: u64,
 }
 
 impl ProcessIpc {
@@ -149,6 +151,14 @@ impl Process {
         match tid {
             1 => Some(self.tcb()),
             t => self.threads.running(t).map(ThreadObjects::tcb),
+        }
+    }
+
+    /// Thread `tid`'s own scheduling context, if the thread runs.
+    pub fn thread_sc(&self, tid: i32) -> Option<SchedContext> {
+        match tid {
+            1 => Some(SchedContext(self.object(obj::SCHED_CONTEXT))),
+            t => self.threads.running(t).map(ThreadObjects::sc),
         }
     }
 
@@ -684,7 +694,11 @@ impl ThreadSetup {
             PRIORITY,
             self.sc,
             self.fault_endpoint,
-        )
+        )?;
+        // Lazy FPU: off until the thread's first floating-point
+        // instruction (`server::first_fp`), so switching to a thread that
+        // never computes with floats saves and loads no FPU state.
+        self.tcb.set_flags(0, tcb_flag::FPU_DISABLED).map(drop)
     }
 }
 

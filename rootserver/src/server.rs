@@ -6,9 +6,9 @@
 use crate::calls::{self, Via};
 use crate::heap::Headroom;
 use crate::process::{self, Process, SpawnRequest};
-use crate::{channel, connection, console, process_threads, replies, Taskman};
+use crate::{channel, connection, console, passive, process_threads, replies, ticker, Taskman};
 use alloc::vec::Vec;
-use qsoe_abi::errno::{Errno, EBADF, EBUSY, ENOMEM, ENOSYS, EPERM, ESRCH, ESRVRFAULT};
+use qsoe_abi::errno::{Errno, EBADF, EBUSY, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ESRVRFAULT};
 use qsoe_abi::grants::Abilities;
 use qsoe_abi::ipc::{error_label, TaskmanBadge, REPLY_OBJECTS};
 use qsoe_abi::signal;
@@ -16,7 +16,7 @@ use qsoe_abi::wait::{self, WNOHANG};
 use qsoe_abi::wire::{self, Census, Request};
 use qsoe_abi::Pid;
 use sel4_root_task::println;
-use sel4_sys::{fault, ipc_buffer, CPtr, MessageInfo, Received, Word};
+use sel4_sys::{fault, ipc_buffer, tcb_flag, CPtr, MessageInfo, Received, Word};
 use taskman_core::channels::Target;
 use taskman_core::policy::{self, Kill};
 use taskman_core::processes::{WaitFor, Wakeup, INIT, TASKMAN};
@@ -38,6 +38,13 @@ pub fn serve(tm: &mut Taskman) -> i32 {
         tm.headroom = tm.heap.ensure_headroom(&mut tm.objects);
         let msg = sel4_sys::recv(endpoint, tm.reply);
         handle(tm, msg);
+        // After the answer: a server that was waiting on taskman while a
+        // process it served ended is running now, perhaps stranded.
+        let servers = core::mem::take(&mut tm.rescue_after);
+        passive::rescue(tm, &servers);
+        if let Some((pid, tid)) = tm.rebind_after.take() {
+            passive::own_back(tm, pid, tid);
+        }
         if let Some(status) = tm.init_status.take() {
             return status;
         }
@@ -45,6 +52,12 @@ pub fn serve(tm: &mut Taskman) -> i32 {
 }
 
 fn handle(tm: &mut Taskman, msg: Received) {
+    if msg.badge == ticker::SWEEP_BADGE {
+        passive::sweep(tm);
+
+        reply(tm.reply, 0, &[]);
+        return;
+    }
     let words = message_words(&msg);
     // Only taskman mints caps to its endpoint, so every badge decodes.
     let Some(badge) = TaskmanBadge::decode(msg.badge) else {
@@ -62,7 +75,9 @@ fn handle(tm: &mut Taskman, msg: Received) {
                 thread_trap(tm, Caller::thread(pid, tid, &words), &words);
                 return;
             }
-            if first_touch(tm, pid, label, &words) || process_threads::cap_fault(tm, pid, tid, &msg)
+            if first_fp(tm, pid, tid, label, &words)
+                || first_touch(tm, pid, label, &words)
+                || process_threads::cap_fault(tm, pid, tid, &msg)
             {
                 // The fault reply restarts the thread where its registers say.
                 reply(tm.reply, 0, &[]);
@@ -86,6 +101,22 @@ fn handle(tm: &mut Taskman, msg: Received) {
             send_answer(tm, caller, answer);
         }
     }
+}
+
+/// Whether the fault was thread `tid`'s first floating-point instruction,
+/// its FPU now on (`policy::first_fp_instruction`).
+fn first_fp(tm: &Taskman, pid: Pid, tid: i32, label: Word, words: &[Word]) -> bool {
+    let Some(tcb) = tm.processes.get(pid).and_then(|p| p.thread_tcb(tid)) else {
+        return false;
+    };
+    let exception = words.get(fault::USER_EXCEPTION_NUMBER).copied();
+    let fpu_off = || {
+        tcb.set_flags(0, 0)
+            .is_ok_and(|f| f & tcb_flag::FPU_DISABLED != 0)
+    };
+    label == fault::USER_EXCEPTION
+        && policy::first_fp_instruction(label, exception.unwrap_or(0), fpu_off())
+        && tcb.set_flags(tcb_flag::FPU_DISABLED, 0).is_ok()
 }
 
 /// Whether the fault (`label`, `words`) was a data access to a page left
@@ -259,6 +290,32 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
                 None => Answer::Parked,
             }
         }
+        Request::ThreadState { tid } => {
+            let tcb = tm
+                .processes
+                .get(pid)
+                .and_then(|p| p.thread_tcb(tid))
+                .ok_or(ESRCH)?;
+            // Clearing and setting nothing answers the flags in force.
+            let flags = tcb.set_flags(0, 0).map_err(|_| ESRCH)?;
+            let fpu_on = flags & tcb_flag::FPU_DISABLED == 0;
+            let holds = passive::holds_context(tm, pid, tid)?;
+            Answer::Reply(alloc::vec![holds as Word, fpu_on as Word])
+        }
+        Request::Reply {
+            reply,
+            tid,
+            label,
+            words,
+        } => {
+            let p = tm.processes.get(pid).ok_or(ESRCH)?;
+            if !p.ipc.replies || reply as usize >= REPLY_OBJECTS {
+                return Err(EINVAL);
+            }
+            calls::send(p.object(obj::REPLIES + reply as u64), label, words);
+            tm.rebind_after = Some((pid, tid));
+            Answer::Reply(Vec::new())
+        }
         Request::ChannelCreate { flags } => {
             Answer::Reply(channel::create(tm, pid, thread()?, flags)?)
         }
@@ -274,7 +331,8 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
 
 /// Before a process's objects go: its channels end (blocked senders get
 /// `EBADF`), every client still waiting for its reply gets `ESRVRFAULT`,
-/// and the owners of channels it was connected to hear of it.
+/// and the owners of channels it was connected to hear of it (their
+/// runtimes drop the calls of its they hold).
 fn end_ipc(tm: &mut Taskman, pid: Pid) {
     let Some(p) = tm.processes.get(pid) else {
         return;
@@ -307,8 +365,13 @@ fn end_ipc(tm: &mut Taskman, pid: Pid) {
             println!("{}", alloc::string::String::from_utf8_lossy(&line));
         }
     }
-    for (chid, coid) in connected {
+    for &(chid, coid) in &connected {
         connection::disconnected(tm, chid, coid);
+    }
+    for (i, &(chid, _)) in connected.iter().enumerate() {
+        if connected[..i].iter().all(|&(c, _)| c != chid) {
+            channel::client_gone(tm, chid, pid);
+        }
     }
 }
 
@@ -338,11 +401,15 @@ fn park(tm: &mut Taskman, pid: Pid) -> Result<(), Errno> {
 /// 3. it leaves the process table, becoming a zombie;
 /// 4. its VSpace, block, top-level entry and ASID go back, then its
 ///    threads' blocks (after the VSpace, so their pages need no
-///    unmapping), and the reply object it was parked on.
+///    unmapping), and the reply object it was parked on;
+/// 5. once the request is answered, a passive server its calls reached,
+///    left running on one of its scheduling contexts (deleted now), gets
+///    its own back (`passive::rescue`).
 pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
     let Some(p) = tm.processes.get(pid) else {
         return;
     };
+    let servers = passive::reachable_servers(tm, pid);
     stop(tm, p);
     end_ipc(tm, pid);
     let Some((mut process, wakeups)) = tm.processes.exit(pid, status) else {
@@ -356,6 +423,7 @@ pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
     for w in wakeups {
         wake(tm, w);
     }
+    tm.rescue_after.extend(servers);
     if pid == INIT {
         tm.init_status = Some(status);
     }

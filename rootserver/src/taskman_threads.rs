@@ -11,9 +11,20 @@ use sel4_sys::{init_cap, object, size_bits, CPtr, CapRights, IpcBuffer, UserCont
 
 const STACK_SIZE: usize = 16 * 1024;
 /// Threads taskman can run at once besides its initial thread.
-const POOL: usize = 8;
-/// Budget and period of a thread's scheduling context, in microseconds.
-const BUDGET_US: Word = 5_000;
+const POOL: usize = 12;
+/// A scheduling context's budget and period, in microseconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub budget_us: Word,
+    pub period_us: Word,
+}
+
+/// All of the core's time, round robin with the other threads at the
+/// same priority.
+pub const FULL_TIME: Timing = Timing {
+    budget_us: 5_000,
+    period_us: 5_000,
+};
 
 #[repr(C, align(16))]
 struct Stacks([[u8; STACK_SIZE]; POOL]);
@@ -31,12 +42,13 @@ pub struct TaskmanThread {
 }
 
 impl TaskmanThread {
-    /// Starts `entry(args[0], args[1], tcb)` on `core` at `priority`; the
-    /// third argument is the slot of the thread's own TCB.
+    /// Starts `entry(args[0], args[1], tcb)` on `core` at `priority` with
+    /// `timing`; the third argument is the slot of the thread's own TCB.
     pub fn start(
         tm: &mut Taskman,
         core: u64,
         priority: Word,
+        timing: Timing,
         entry: extern "C" fn(Word, Word, Word) -> !,
         args: [Word; 2],
     ) -> Result<Self, Error> {
@@ -48,7 +60,14 @@ impl TaskmanThread {
             })
             .ok_or(Error::NotEnoughMemory { bytes_left: 0 })?;
         let mut created = [0; 3];
-        let result = Self::build(tm, core, priority, entry, args, pool_index, &mut created);
+        let result = Self::build(
+            tm,
+            (core, priority, timing),
+            entry,
+            args,
+            pool_index,
+            &mut created,
+        );
         if result.is_err() {
             for slot in created.into_iter().filter(|&s| s != 0) {
                 let _ = tm.objects.destroy(slot);
@@ -60,8 +79,7 @@ impl TaskmanThread {
 
     fn build(
         tm: &mut Taskman,
-        core: u64,
-        priority: Word,
+        (core, priority, timing): (u64, Word, Timing),
         entry: extern "C" fn(Word, Word, Word) -> !,
         args: [Word; 2],
         pool_index: usize,
@@ -95,8 +113,12 @@ impl TaskmanThread {
             ipc_buffer,
             Frame(ipc_frame),
         )?;
-        SchedControl(tm.bootinfo.sched_control.start + core)
-            .configure(sc, BUDGET_US, BUDGET_US, 0)?;
+        SchedControl(tm.bootinfo.sched_control.start + core).configure(
+            sc,
+            timing.budget_us,
+            timing.period_us,
+            0,
+        )?;
         tcb.set_sched_params(Tcb(init_cap::TCB), 0, priority, sc, sel4::Endpoint::NULL)?;
         let mut regs = UserContext {
             pc: entry as *const () as Word,

@@ -2,7 +2,7 @@
 //! pool block its objects come from and taskman's slots for them.
 
 use qsoe_abi::layout::THREAD_STACK_PAGES;
-use sel4::Tcb;
+use sel4::{SchedContext, Tcb};
 use sel4_sys::CPtr;
 use taskman_core::untyped_pool::NodeId;
 
@@ -33,5 +33,9 @@ pub struct ThreadObjects {
 impl ThreadObjects {
     pub fn tcb(&self) -> Tcb {
         Tcb(self.slots[TCB])
+    }
+
+    pub fn sc(&self) -> SchedContext {
+        SchedContext(self.slots[SCHED_CONTEXT])
     }
 }

@@ -48,6 +48,46 @@ impl PulseQueue {
     }
 }
 
+/// Clients of a channel that died, which its owner's runtime must hear of
+/// (it may hold them unreplied: `MsgReply` then answers `ESRCH`, and an
+/// `_NTO_CHF_UNBLOCK` channel gets `_PULSE_CODE_UNBLOCK`). Kept apart
+/// from the pulse queue so that they never take a program's room.
+#[derive(Clone, Debug, Default)]
+pub struct GoneClients {
+    pids: [Pid; PULSE_QUEUE],
+    len: usize,
+}
+
+impl GoneClients {
+    /// Notes `pid` once; false when full, and the notice is lost.
+    pub fn note(&mut self, pid: Pid) -> bool {
+        if self.pids[..self.len].contains(&pid) {
+            return true;
+        }
+        if self.len == PULSE_QUEUE {
+            return false;
+        }
+        self.pids[self.len] = pid;
+        self.len += 1;
+        true
+    }
+
+    /// The oldest notice.
+    pub fn pop(&mut self) -> Option<Pid> {
+        if self.len == 0 {
+            return None;
+        }
+        let pid = self.pids[0];
+        self.pids.copy_within(1..self.len, 0);
+        self.len -= 1;
+        Some(pid)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// One channel: who owns it, which of the owner's channel cells holds its
 /// objects, and its pulses.
 #[derive(Clone, Debug)]
@@ -60,9 +100,33 @@ pub struct Channel {
     /// first channel gets it.
     pub pulse_thread: Option<i32>,
     pub pulses: PulseQueue,
+    pub gone: GoneClients,
 }
 
 impl Channel {
+    /// What `PulseTake` hands the owner next: a gone client's notice
+    /// (`pulse_code::CLIENT_GONE`, value the pid) before any pulse.
+    pub fn take(&mut self) -> Option<Pulse> {
+        match self.gone.pop() {
+            Some(pid) => Some(Pulse {
+                code: qsoe_abi::ipc::pulse_code::CLIENT_GONE,
+                value: pid as u32,
+                scoid: 0,
+            }),
+            None => self.pulses.pop(),
+        }
+    }
+
+    /// Whether anything waits for `take`.
+    pub fn has_pending(&self) -> bool {
+        !self.gone.is_empty() || !self.pulses.is_empty()
+    }
+
+    /// Whether the owner's receiving thread serves passively.
+    pub fn fixed_priority(&self) -> bool {
+        self.flags & qsoe_abi::ipc::chf::FIXED_PRIORITY != 0
+    }
+
     /// Whether its owner asked (`_NTO_CHF_COID_DISCONNECT`) to hear of
     /// every connection of its own whose server went away.
     pub fn hears_coid_death(&self) -> bool {
@@ -333,6 +397,7 @@ mod tests {
             flags: 0,
             pulse_thread: Some(1),
             pulses: PulseQueue::default(),
+            gone: GoneClients::default(),
         }
     }
 
@@ -449,5 +514,31 @@ mod tests {
         })
         .unwrap();
         assert_eq!(q.len(), 1);
+    }
+
+    #[test]
+    fn gone_clients_come_before_pulses_once_each_and_bounded() {
+        let mut c = channel(5);
+        c.pulses
+            .push(Pulse {
+                code: 3,
+                value: 7,
+                scoid: 1,
+            })
+            .unwrap();
+        assert!(c.gone.note(9));
+        assert!(c.gone.note(9));
+        assert!(c.gone.note(10));
+        let first = c.take().unwrap();
+        assert_eq!(first.code, qsoe_abi::ipc::pulse_code::CLIENT_GONE);
+        assert_eq!(first.value, 9);
+        assert_eq!(c.take().unwrap().value, 10);
+        assert_eq!(c.take().unwrap().code, 3);
+        assert!(!c.has_pending());
+        for pid in 0..PULSE_QUEUE as Pid {
+            assert!(c.gone.note(100 + pid));
+        }
+        assert!(!c.gone.note(1));
+        assert!(c.has_pending());
     }
 }

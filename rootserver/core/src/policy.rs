@@ -53,6 +53,15 @@ pub fn fault_signal(label: Word, exception: Word) -> (u32, &'static str) {
     }
 }
 
+/// Whether a fault is a thread's first floating-point instruction: threads
+/// start with the FPU off, so that one faults as an illegal instruction.
+/// Taskman turns the FPU on and restarts it; if the instruction faults
+/// again with the FPU on, it was illegal after all.
+pub fn first_fp_instruction(label: Word, exception: Word, fpu_off: bool) -> bool {
+    const ILLEGAL_INSTRUCTION: Word = 2;
+    fpu_off && label == fault::USER_EXCEPTION && exception == ILLEGAL_INSTRUCTION
+}
+
 /// The core a new process runs on: the one asked for if there is such a
 /// core, else the one after the last process's (`last`), round robin over
 /// `cores`.
@@ -126,5 +135,9 @@ mod tests {
         assert_eq!(fault_signal(fault::CAP_FAULT, 0).0, SIGSYS);
         assert_eq!(fault_signal(fault::UNKNOWN_SYSCALL, 0).0, SIGSYS);
         assert_eq!(fault_signal(fault::TIMEOUT, 0).0, SIGKILL);
+        assert!(first_fp_instruction(fault::USER_EXCEPTION, 2, true));
+        assert!(!first_fp_instruction(fault::USER_EXCEPTION, 2, false));
+        assert!(!first_fp_instruction(fault::USER_EXCEPTION, 4, true));
+        assert!(!first_fp_instruction(fault::VM_FAULT, 2, true));
     }
 }
