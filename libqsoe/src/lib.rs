@@ -13,6 +13,8 @@ pub mod neutrino;
 #[cfg(target_arch = "riscv64")]
 mod rt;
 #[cfg(target_arch = "riscv64")]
+mod side_channel;
+#[cfg(target_arch = "riscv64")]
 pub mod taskman;
 #[cfg(target_arch = "riscv64")]
 mod this_thread;

@@ -23,11 +23,9 @@ impl<T> SpinLock<T> {
     }
 
     pub(crate) fn lock(&self) -> Guard<'_, T> {
-        while self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        // One atomic swap when nobody holds it (an `amoswap`, where a
+        // compare-exchange is a load-reserved/store-conditional loop).
+        while self.locked.swap(true, Ordering::Acquire) {
             sel4_sys::yield_now();
         }
         Guard { lock: self }

@@ -8,6 +8,14 @@
 //! generation) and never holds a channel's master cap.
 //!
 //! Messages ride the IPC buffer, so one carries at most `MAX_MSG_BYTES`.
+//!
+//! A thread whose first channel is not `_NTO_CHF_FIXED_PRIORITY` serves
+//! passively (taskman's `passive`): it waits with no scheduling context
+//! and runs on each client's. Taskman tells the process when a client
+//! dies (a `CLIENT_GONE` notice on the channel): the calls of its held
+//! here answer `ESRCH`, and an `_NTO_CHF_UNBLOCK` channel gets an
+//! `_PULSE_CODE_UNBLOCK` pulse for each, its value the rcvid. The
+//! notice arrives with the thread's next receive on that channel.
 #![allow(non_snake_case)]
 
 use crate::errno::{Errno, E2BIG, EBADF, EBUSY, EINVAL, ESRCH, ESRVRFAULT};
@@ -56,6 +64,9 @@ enum ReplyState {
     Receiving,
     /// It holds a client that has not been answered.
     Held,
+    /// It held a client that is gone: `MsgReply` and `MsgError` answer
+    /// `ESRCH` and free it.
+    Gone,
     /// Its answer waits in a thread's IPC buffer (`DeferredReply`).
     Answering,
 }
@@ -63,6 +74,10 @@ enum ReplyState {
 struct ReplySlot {
     generation: u32,
     state: ReplyState,
+    /// Who the held client is, and the channel it called.
+    client: Pid,
+    scoid: i32,
+    chid: i32,
     /// The message as received, for `MsgRead`.
     received: [u8; MAX_MSG_BYTES],
     received_len: usize,
@@ -77,15 +92,20 @@ struct Tables {
     /// Generation of each live regular and side-channel connection.
     regular: [Option<u32>; MAX_REGULAR],
     side: [Option<u32>; MAX_SIDE],
-    /// The chid of each channel the process owns, by its cell (whose
-    /// Receive cap is at `CHANNEL_BASE + cell`).
-    channels: [Option<i32>; MAX_CHANNELS],
+    /// The chid and flags of each channel the process owns, by its cell
+    /// (whose Receive cap is at `CHANNEL_BASE + cell`).
+    channels: [Option<(i32, u32)>; MAX_CHANNELS],
     replies: [ReplySlot; REPLY_OBJECTS],
+    /// `_PULSE_CODE_UNBLOCK` pulses not yet received, each with its chid.
+    unblocks: [Option<(i32, Pulse)>; REPLY_OBJECTS],
 }
 
 const EMPTY_REPLY: ReplySlot = ReplySlot {
     generation: 0,
     state: ReplyState::Free,
+    client: 0,
+    scoid: 0,
+    chid: 0,
     received: [0; MAX_MSG_BYTES],
     received_len: 0,
     reply: [0; MAX_MSG_BYTES],
@@ -100,6 +120,7 @@ static TABLES: SpinLock<Tables> = SpinLock::new(Tables {
     side: [None; MAX_SIDE],
     channels: [None; MAX_CHANNELS],
     replies: [EMPTY_REPLY; REPLY_OBJECTS],
+    unblocks: [None; REPLY_OBJECTS],
 });
 
 /// The process's tables, locked. Every process is born with fds 0, 1, 2
@@ -149,15 +170,23 @@ impl Tables {
     }
 
     fn channel_cell(&self, chid: i32) -> Result<usize, Errno> {
-        self.channels
+        // A server receives on one channel, over and over: try its last.
+        let last = thread::current().last_cell;
+        if self.channels[last].is_some_and(|(c, _)| c == chid) {
+            return Ok(last);
+        }
+        let cell = self
+            .channels
             .iter()
-            .position(|&c| c == Some(chid))
-            .ok_or(EBADF)
+            .position(|c| c.is_some_and(|(c, _)| c == chid))
+            .ok_or(EBADF)?;
+        thread::current().last_cell = cell;
+        Ok(cell)
     }
 
-    /// The reply slot a live rcvid names.
-    fn held(&mut self, rcvid: i32) -> Result<(usize, &mut ReplySlot), Errno> {
-        let r = Rcvid::decode(rcvid).ok_or(ESRCH)?;
+    /// The reply slot a live rcvid names, whatever its state.
+    fn named(&mut self, rcvid: i32) -> Option<(usize, &mut ReplySlot)> {
+        let r = Rcvid::decode(rcvid)?;
         let k = r.reply as usize;
         let slot = &mut self.replies[k];
         // Compared as encoded: the handle keeps only the generation's low bits.
@@ -165,10 +194,70 @@ impl Tables {
             generation: slot.generation,
             ..r
         };
-        if slot.state != ReplyState::Held || live.encode() != rcvid {
-            return Err(ESRCH);
+        (live.encode() == rcvid).then_some((k, slot))
+    }
+
+    /// The reply slot a live rcvid names, holding its client.
+    fn held(&mut self, rcvid: i32) -> Result<(usize, &mut ReplySlot), Errno> {
+        match self.named(rcvid) {
+            Some((k, slot)) if slot.state == ReplyState::Held => Ok((k, slot)),
+            _ => Err(ESRCH),
         }
-        Ok((k, slot))
+    }
+
+    /// The slot `MsgReply` or `MsgError` answers through; `ESRCH` for a
+    /// client that is gone, whose slot is free from now on.
+    fn answerable(&mut self, rcvid: i32) -> Result<(usize, &mut ReplySlot), Errno> {
+        if let Some((k, slot)) = self.named(rcvid) {
+            if slot.state == ReplyState::Gone {
+                slot.state = ReplyState::Free;
+                self.unblocks[k] = None;
+                return Err(ESRCH);
+            }
+        }
+        self.held(rcvid)
+    }
+
+    /// Client `pid` of channel `chid` is gone: the calls of its held here
+    /// can no longer be answered, and an `_NTO_CHF_UNBLOCK` channel hears
+    /// of each.
+    fn client_gone(&mut self, chid: i32, pid: Pid) {
+        let unblock = self
+            .channels
+            .iter()
+            .flatten()
+            .any(|&(c, flags)| c == chid && flags & chf::UNBLOCK != 0);
+        for k in 0..REPLY_OBJECTS {
+            let r = &mut self.replies[k];
+            if r.state != ReplyState::Held || r.client != pid || r.chid != chid {
+                continue;
+            }
+            r.state = ReplyState::Gone;
+            let pulse = Pulse {
+                code: pulse_code::UNBLOCK,
+                value: Rcvid {
+                    reply: k as u8,
+                    generation: r.generation,
+                }
+                .encode() as u32,
+                scoid: r.scoid,
+            };
+            if unblock {
+                self.unblocks[k] = Some((chid, pulse));
+            }
+        }
+    }
+
+    /// An `_PULSE_CODE_UNBLOCK` pulse waiting for a receive on `chid`.
+    fn take_unblock(&mut self, chid: i32) -> Option<Pulse> {
+        if self.unblocks == [None; REPLY_OBJECTS] {
+            return None;
+        }
+        let u = self
+            .unblocks
+            .iter_mut()
+            .find(|u| u.is_some_and(|(c, _)| c == chid))?;
+        u.take().map(|(_, p)| p)
     }
 }
 
@@ -238,8 +327,9 @@ fn as_bytes_mut(words: &mut [Word]) -> &mut [u8] {
 /// calling thread, if this is the thread's first channel.
 pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
     let r = taskman::thread_request(op::CHANNEL_CREATE, &[flags as Word])?;
-    let (chid, cell) = (r[0] as i32, r[1] as usize);
-    tables().channels[cell] = Some(chid);
+    let (chid, cell, passive) = (r[0] as i32, r[1] as usize, r[2] != 0);
+    tables().channels[cell] = Some((chid, flags));
+    thread::current().passive |= passive;
     Ok(chid)
 }
 
@@ -247,9 +337,15 @@ pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
 /// sending to it get `EBADF`.
 pub fn ChannelDestroy(chid: i32) -> Result<(), Errno> {
     taskman::request(op::CHANNEL_DESTROY, &[chid as Word])?;
-    for c in tables().channels.iter_mut() {
-        if *c == Some(chid) {
+    let mut t = tables();
+    for c in t.channels.iter_mut() {
+        if c.is_some_and(|(c, _)| c == chid) {
             *c = None;
+        }
+    }
+    for u in t.unblocks.iter_mut() {
+        if u.is_some_and(|(c, _)| c == chid) {
+            *u = None;
         }
     }
     Ok(())
@@ -358,6 +454,10 @@ pub fn MsgReceivev(
         let (endpoint, k) = {
             let mut t = tables();
             let endpoint = slot::CHANNEL_BASE + t.channel_cell(chid)? as u64;
+            if let Some(pulse) = t.take_unblock(chid) {
+                drop(t);
+                return Ok(deliver_pulse(chid, pulse, iov, info));
+            }
             let k = match thread::current().deferred {
                 Some(d) => d.reply,
                 None => t
@@ -383,17 +483,32 @@ pub fn MsgReceivev(
             continue;
         };
         let pulse = Pulse::from_words([words[0], words[1], words[2]]);
-        scatter(&pulse.to_bytes(), iov);
-        if let Some(i) = info {
-            *i = MsgInfo {
-                pid: 0,
-                chid,
-                scoid: pulse.scoid,
-                msglen: PULSE_BYTES,
-            };
+        if pulse.code == pulse_code::CLIENT_GONE {
+            tables().client_gone(chid, pulse.value as Pid);
+            continue;
         }
-        return Ok(0);
+        return Ok(deliver_pulse(chid, pulse, iov, info));
     }
+}
+
+/// Hands a pulse to the receiver as QNX's `struct _pulse`; answers 0, the
+/// rcvid of a pulse.
+fn deliver_pulse(
+    chid: i32,
+    pulse: Pulse,
+    iov: &mut [&mut [u8]],
+    info: Option<&mut MsgInfo>,
+) -> i32 {
+    scatter(&pulse.to_bytes(), iov);
+    if let Some(i) = info {
+        *i = MsgInfo {
+            pid: 0,
+            chid,
+            scoid: pulse.scoid,
+            msglen: PULSE_BYTES,
+        };
+    }
+    0
 }
 
 /// Records a message received with reply object `k`; answers its rcvid.
@@ -411,6 +526,9 @@ fn received(
     r.received_len = unload(msg.mrs, bytes, &mut [&mut r.received[..]]);
     scatter(&r.received[..r.received_len], iov);
     r.state = ReplyState::Held;
+    r.client = who.pid;
+    r.scoid = who.scoid;
+    r.chid = chid;
     r.reply_len = 0;
     r.generation = r.generation.wrapping_add(1);
     if let Some(i) = info {
@@ -470,7 +588,7 @@ pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
     }
     flush_reply();
     let mut t = tables();
-    let (k, r) = t.held(rcvid)?;
+    let (k, r) = t.answerable(rcvid)?;
     let (bytes, mrs) = if r.reply_len == 0 {
         // Nothing from MsgWrite: straight into the IPC buffer.
         load(iov)?
@@ -483,8 +601,17 @@ pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
         load(&[&r.reply[..r.reply_len.max(at)]])?
     };
     let info = MessageInfo::new(reply_label(status, bytes), 0, 0, bytes.div_ceil(8) as Word);
-    defer(r, k, info, mrs);
+    defer(&mut t, k, info, mrs);
     Ok(())
+}
+
+/// Answers a raw seL4 call this thread holds in reply object `reply` (an
+/// index from `slot::REPLY_BASE`), for code that speaks raw IPC on a
+/// channel: the way `MsgReply` answers when no receive follows, which a
+/// passive thread needs (a plain `seL4_Send` on the reply would give its
+/// client's scheduling context back and leave the thread with none).
+pub fn reply_alone(reply: usize, info: MessageInfo, mrs: [Word; 4]) {
+    crate::this_thread::send_alone(reply, info, mrs);
 }
 
 /// `MsgError`: answers the client's `MsgSend` with `error` (sent as
@@ -492,13 +619,18 @@ pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
 pub fn MsgError(rcvid: i32, error: Errno) -> Result<(), Errno> {
     flush_reply();
     let mut t = tables();
-    let (k, r) = t.held(rcvid)?;
-    defer(r, k, MessageInfo::new(error_label(error), 0, 0, 0), [0; 4]);
+    let (k, _) = t.answerable(rcvid)?;
+    defer(
+        &mut t,
+        k,
+        MessageInfo::new(error_label(error), 0, 0, 0),
+        [0; 4],
+    );
     Ok(())
 }
 
-fn defer(r: &mut ReplySlot, reply: usize, info: MessageInfo, mrs: [Word; 4]) {
-    r.state = ReplyState::Answering;
+fn defer(t: &mut Tables, reply: usize, info: MessageInfo, mrs: [Word; 4]) {
+    t.replies[reply].state = ReplyState::Answering;
     thread::current().deferred = Some(DeferredReply {
         reply,
         info,

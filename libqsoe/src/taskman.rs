@@ -1,45 +1,17 @@
 //! Calls to taskman over the side channel. Taskman knows the caller from
 //! the channel's badge; the messages carry only arguments.
 
-use crate::errno::{Errno, ESRVRFAULT};
+use crate::errno::Errno;
+use crate::side_channel::REPLY_WORDS;
 use crate::Pid;
-use qsoe_abi::ipc::{decode_answer, Answer};
-use qsoe_abi::layout::slot;
 use qsoe_abi::wire::{self, op, Census};
-use sel4_sys::{ipc_buffer, MessageInfo, Word};
-
-/// The most words a reply of taskman's carries (a census).
-const REPLY_WORDS: usize = Census::WORDS;
+use sel4_sys::Word;
 
 /// Sends request `label` with `words` to taskman over the side channel
 /// and answers the reply's words.
 pub(crate) fn request(label: u64, words: &[Word]) -> Result<[Word; REPLY_WORDS], Errno> {
     crate::this_thread::flush_reply();
-    let mut mrs = [0; 4];
-    for (m, &w) in mrs.iter_mut().zip(words) {
-        *m = w;
-    }
-    // SAFETY: the runtime's tp points at this thread's ThreadControl.
-    let buffer = unsafe { &mut *ipc_buffer() };
-    for (i, &w) in words.iter().enumerate().skip(4) {
-        buffer.msg[i] = w;
-    }
-    let msg = sel4_sys::call(
-        slot::TASKMAN,
-        MessageInfo::new(label, 0, 0, words.len() as Word),
-        mrs,
-    );
-    match msg.info.label() {
-        0 => {}
-        other => match decode_answer(other) {
-            Answer::Error(e) => return Err(e),
-            _ => return Err(ESRVRFAULT),
-        },
-    }
-    let mut out = [0; REPLY_WORDS];
-    out[..4].copy_from_slice(&msg.mrs);
-    out[4..].copy_from_slice(&buffer.msg[4..REPLY_WORDS]);
-    Ok(out)
+    crate::side_channel::call(label, words)
 }
 
 /// Sends thread request `label` with up to six `words` through the thread
@@ -143,6 +115,23 @@ pub fn kill(pid: Pid, signal: u32) -> Result<(), Errno> {
 /// Blocks until a signal ends the process.
 pub fn pause() -> Errno {
     request(op::PAUSE, &[]).err().unwrap_or(crate::errno::EINTR)
+}
+
+/// What the kernel says of one of this process's threads this moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThreadState {
+    /// It holds a scheduling context (a passive server waiting holds none).
+    pub sched_context: bool,
+    /// Its FPU is on (it has used floating point).
+    pub fpu: bool,
+}
+
+/// What the kernel says of thread `tid` of this process.
+pub fn thread_state(tid: i32) -> Result<ThreadState, Errno> {
+    request(op::THREAD_STATE, &[tid as Word]).map(|r| ThreadState {
+        sched_context: r[0] != 0,
+        fpu: r[1] != 0,
+    })
 }
 
 /// Taskman's accounting of slots and memory, for leak tests.

@@ -26,6 +26,10 @@ pub(crate) struct ThreadState {
     /// zeros, so it costs no loaded page).
     pub tid: i32,
     pub deferred: Option<DeferredReply>,
+    /// Whether the thread serves passively (its first channel made it so).
+    pub passive: bool,
+    /// The channel cell it last received on.
+    pub last_cell: usize,
 }
 
 struct InitialThread(UnsafeCell<ThreadState>);
@@ -35,6 +39,8 @@ unsafe impl Sync for InitialThread {}
 static INITIAL: InitialThread = InitialThread(UnsafeCell::new(ThreadState {
     tid: 0,
     deferred: None,
+    passive: false,
+    last_cell: 0,
 }));
 
 /// The running thread's state.
@@ -63,8 +69,42 @@ pub fn gettid() -> i32 {
 /// code that makes raw seL4 calls after a `MsgReply` must call it.
 pub fn flush_reply() {
     if let Some(d) = current().deferred.take() {
-        let reply = qsoe_abi::layout::slot::REPLY_BASE + d.reply as u64;
-        sel4_sys::send(reply, d.info, d.mrs);
+        send_alone(d.reply, d.info, d.mrs);
         (d.sent)(d.reply);
     }
+}
+
+/// Answers the call held in reply object `reply` (an index) on its own.
+///
+/// A passive thread may be running on the very scheduling context the
+/// reply gives back, and a thread left with none stops for good. So it
+/// has taskman send the reply (`op::REPLY`): taskman answers the client,
+/// then this thread, then binds the thread's own context to it.
+pub(crate) fn send_alone(reply: usize, info: MessageInfo, mrs: [Word; 4]) {
+    let state = current();
+    if !state.passive {
+        let slot = qsoe_abi::layout::slot::REPLY_BASE + reply as u64;
+        sel4_sys::send(slot, info, mrs);
+        return;
+    }
+    let words = info.length().min(qsoe_abi::wire::MAX_WORDS as Word - 1) as usize;
+    let mut request = [0; qsoe_abi::wire::MAX_WORDS];
+    request[0] = info.label();
+    // SAFETY: the runtime gave this thread its IPC buffer.
+    let buffer = unsafe { &*sel4_sys::ipc_buffer() };
+    for (i, w) in request[1..=words].iter_mut().enumerate() {
+        *w = if i < 4 { mrs[i] } else { buffer.msg[i] };
+    }
+    let tid = if thread_control_user() == 0 {
+        1
+    } else {
+        state.tid
+    };
+    let label = qsoe_abi::wire::reply_op(reply as u8, tid);
+    let _ = crate::side_channel::call(label, &request[..=words]);
+}
+
+fn thread_control_user() -> Word {
+    // SAFETY: as in `current`.
+    unsafe { (*thread_control()).user }
 }

@@ -35,6 +35,8 @@ extern "C" fn run_thread(f: ThreadFn, arg: usize, tid: Word) -> ! {
     let mut state = ThreadState {
         tid: tid as i32,
         deferred: None,
+        passive: false,
+        last_cell: 0,
     };
     // SAFETY: tp points at this thread's own ThreadControl; `state` lives
     // on this frame, which never returns.
