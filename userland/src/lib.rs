@@ -109,6 +109,37 @@ pub fn start_ipc_server(
     Ok((server, i32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]])))
 }
 
+/// The cycle counter, readable from user mode.
+#[cfg(target_arch = "riscv64")]
+pub fn cycles() -> u64 {
+    let c: u64;
+    // SAFETY: reading the cycle counter has no side effects.
+    unsafe { core::arch::asm!("rdcycle {}", out(reg) c, options(nomem, nostack)) };
+    c
+}
+
+/// The cores taskman runs processes on, as it told init (`QSOE_CORES`);
+/// 0 if it did not say.
+#[cfg(target_arch = "riscv64")]
+pub fn cores() -> u64 {
+    libqsoe::args()
+        .getenv("QSOE_CORES")
+        .and_then(|c| parse_int(c.as_bytes()))
+        .unwrap_or(0) as u64
+}
+
+/// `a / b` with two decimals, for `bench:` lines; `n/a` if `b` is 0.
+pub struct Ratio(pub u64, pub u64);
+
+impl core::fmt::Display for Ratio {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0.checked_mul(100).and_then(|a| a.checked_div(self.1)) {
+            Some(h) => write!(f, "{}.{:02}", h / 100, h % 100),
+            None => f.write_str("n/a"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,13 +160,4 @@ mod tests {
         assert_ne!(fnv1a(a), fnv1a(b));
         assert_eq!(fnv1a(a), fnv1a(a));
     }
-}
-
-/// The cycle counter, readable from user mode.
-#[cfg(target_arch = "riscv64")]
-pub fn cycles() -> u64 {
-    let c: u64;
-    // SAFETY: reading the cycle counter has no side effects.
-    unsafe { core::arch::asm!("rdcycle {}", out(reg) c, options(nomem, nostack)) };
-    c
 }

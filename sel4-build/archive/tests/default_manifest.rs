@@ -21,7 +21,7 @@ fn default_manifest() -> PathBuf {
     .collect()
 }
 
-const PROGRAMS: [(&str, &str); 13] = [
+const PROGRAMS: [(&str, &str); 14] = [
     ("/sbin/init", "init"),
     ("/bin/hello", "hello"),
     ("/bin/true", "true"),
@@ -35,6 +35,7 @@ const PROGRAMS: [(&str, &str); 13] = [
     ("/bin/greedy-granted", "greedy"),
     ("/bin/qsoe-test", "qsoe-test"),
     ("/bin/qsoe-bench", "qsoe-bench"),
+    ("/bin/bench-peer", "bench-peer"),
 ];
 
 #[test]

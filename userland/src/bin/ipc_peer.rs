@@ -11,32 +11,24 @@
 //!   its chid to the test; then receives once and exits without replying,
 //!   or echoes N messages (reversed, status = length) and exits.
 //! - `client-loop N`: PID/CHID is an echo server: N round trips.
+//! - `plain-send`: sends on the connection with raw `seL4_Send` and
+//!   `seL4_NBSend` instead of `Call` (lending the server no scheduling
+//!   context, and wanting no reply), then waits to be killed.
 //! - `threads-then-exit` (no PID/CHID): starts threads that wait for
 //!   ever (in `MsgReceive`, in `ThreadJoin`, yielding) and exits 0.
 //! - `thread-fault` (no PID/CHID): one thread waits in `MsgReceive`,
 //!   another dereferences NULL while the first waits to join it.
-//! - `bench-serve N`: `BATCHES` times, answers N + 1 raw seL4 calls on
-//!   its channel with `seL4_ReplyRecv`, then echoes N messages as
-//!   `serve-echo` does.
-//! - `bench-client N RAW`: against a `bench-serve N` at PID/CHID, times
-//!   `BATCHES` batches of N raw seL4 `Call`s on the connection's cap and
-//!   of N `MsgSend`s of 8 bytes, interleaved, and prints the fastest batch
-//!   of each and their ratio (a batch the host slowed down says nothing);
-//!   RAW is taskman's own raw round trip (one address space) from the same
-//!   boot, printed beside.
 #![no_std]
 #![no_main]
 
 use libqsoe::abi::ipc::Coid;
-use libqsoe::abi::layout::slot;
 use libqsoe::errno::Errno;
 use libqsoe::neutrino::{
-    channel_endpoint, flush_reply, ChannelCreate, ConnectAttach, MsgReceive, MsgReply, MsgSend,
-    MsgSendPulse,
+    ChannelCreate, ConnectAttach, MsgReceive, MsgReply, MsgSend, MsgSendPulse,
 };
 use libqsoe::thread::{ThreadCreate, ThreadJoin};
 use libqsoe::Pid;
-use qsoe_userland::{cycles, parse_int};
+use qsoe_userland::parse_int;
 use sel4_sys::MessageInfo;
 
 libqsoe::main!(main);
@@ -84,19 +76,6 @@ fn main() -> i32 {
             }
         }
         b"serve-once" | b"serve-echo" => serve(coid, role == b"serve-once", parse_int(arg)),
-        b"bench-serve" => {
-            let rounds = parse_int(arg).unwrap_or(1);
-            match ChannelCreate(0) {
-                Ok(chid) if MsgSend(coid, &chid.to_le_bytes(), &mut []).is_ok() => (0..BATCHES)
-                    .map(|_| {
-                        raw_echo(chid, rounds);
-                        serve_on(chid, false, rounds)
-                    })
-                    .max()
-                    .unwrap_or(0),
-                _ => 5,
-            }
-        }
         b"client-loop" => {
             let n = parse_int(arg).unwrap_or(1);
             for i in 0..n {
@@ -107,74 +86,18 @@ fn main() -> i32 {
             }
             0
         }
-        b"bench-client" => bench(coid, parse_int(arg).unwrap_or(1), args.get(5)),
-        _ => 2,
-    }
-}
-
-/// Answers `rounds + 1` raw seL4 calls on `chid`'s endpoint, as a bare
-/// seL4 server would: one `Recv`, then `ReplyRecv` for each.
-fn raw_echo(chid: i32, rounds: i64) {
-    let Ok(endpoint) = channel_endpoint(chid) else {
-        return;
-    };
-    // The last echo's reply is still deferred: out with it first.
-    flush_reply();
-    let reply = slot::REPLY_BASE;
-    let mut msg = sel4_sys::recv(endpoint, reply);
-    for _ in 0..rounds {
-        msg = sel4_sys::reply_recv(endpoint, MessageInfo::new(0, 0, 0, 1), msg.mrs, reply);
-    }
-    sel4_sys::send(reply, MessageInfo::new(0, 0, 0, 1), msg.mrs);
-}
-
-/// Batches of the benchmark, raw and QNX interleaved.
-const BATCHES: usize = 10;
-
-fn bench(coid: i32, rounds: i64, same_space: Option<&[u8]>) -> i32 {
-    let same_space = same_space.and_then(parse_int).unwrap_or(0) as u64;
-    let Some(c) = Coid::decode(coid) else {
-        return 1;
-    };
-    let rounds = rounds.max(1) as u64;
-    let one_word = MessageInfo::new(0, 0, 0, 1);
-    let (mut raw, mut per) = (u64::MAX, u64::MAX);
-    for _ in 0..BATCHES {
-        sel4_sys::call(c.slot(), one_word, [0; 4]);
-        let start = cycles();
-        for i in 0..rounds {
-            sel4_sys::call(c.slot(), one_word, [i, 0, 0, 0]);
-        }
-        raw = raw.min((cycles() - start) / rounds);
-        let mut back = [0u8; 8];
-        let start = cycles();
-        for _ in 0..rounds {
-            if MsgSend(coid, b"12345678", &mut back) != Ok(8) {
+        b"plain-send" => {
+            let Some(c) = Coid::decode(coid) else {
                 return 1;
-            }
+            };
+            let text = u64::from_le_bytes(*b"plain!!!");
+            let info = MessageInfo::new(8, 0, 0, 1);
+            sel4_sys::send(c.slot(), info, [text, 0, 0, 0]);
+            sel4_sys::nb_send(c.slot(), info, [text, 0, 0, 0]);
+            libqsoe::taskman::pause();
+            0
         }
-        per = per.min((cycles() - start) / rounds);
-    }
-    libqsoe::println!("bench: msgsend_receive_reply_cycles {per}");
-    libqsoe::println!("bench: raw_call_replyrecv_cycles_same_processes {raw}");
-    libqsoe::println!("bench: msgsend_vs_raw_call {}", Ratio(per, raw));
-    libqsoe::println!("bench: raw_call_replyrecv_cycles_one_address_space {same_space}");
-    libqsoe::println!(
-        "bench: msgsend_vs_raw_call_one_address_space {}",
-        Ratio(per, same_space)
-    );
-    0
-}
-
-/// `a / b` with two decimals.
-struct Ratio(u64, u64);
-
-impl core::fmt::Display for Ratio {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.0.checked_mul(100).and_then(|a| a.checked_div(self.1)) {
-            Some(h) => write!(f, "{}.{:02}", h / 100, h % 100),
-            None => f.write_str("n/a"),
-        }
+        _ => 2,
     }
 }
 

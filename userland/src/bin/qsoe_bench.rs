@@ -1,92 +1,87 @@
 //! Benchmarks that need processes. Prints `bench:` lines; never fails on
-//! a number. Taskman measured the raw seL4 round trip in the same boot and
-//! passes it in `QSOE_RAW_ROUND_TRIP_CYCLES`, so costs come out as ratios.
+//! a number. The IPC series run between the same two processes,
+//! `/bin/bench-peer serve` and `/bin/bench-peer client` (see there): both
+//! on core 0, then the client again on core 1.
 
 #![no_std]
 #![no_main]
 
 use libqsoe::fmt::FmtBuf;
+use libqsoe::neutrino::{ChannelCreate, ChannelDestroy, MsgInfo, MsgReceive, MsgReply};
 use libqsoe::println;
 use libqsoe::taskman::{self, SpawnOptions};
-use qsoe_userland::{cycles, start_ipc_server};
+use libqsoe::Pid;
 
 libqsoe::main!(main);
 
-const ROUNDS: u64 = 200;
-
 fn main() -> i32 {
-    let args = libqsoe::args();
-    let raw = args
-        .getenv("QSOE_RAW_ROUND_TRIP_CYCLES")
-        .and_then(|c| qsoe_userland::parse_int(c.as_bytes()))
-        .unwrap_or(0) as u64;
-    let argv: [&[u8]; 1] = [b"true"];
-    let none: [&[u8]; 0] = [];
-    // Same core as the measurement of the raw round trip.
-    let options = SpawnOptions {
-        core: Some(0),
-        block_bits: 0,
-    };
-    let start = cycles();
-    for _ in 0..ROUNDS {
-        let ok = taskman::spawn("/bin/true", argv, none, options)
-            .and_then(|pid| taskman::waitpid(pid, 0));
-        if let Err(e) = ok {
-            println!("qsoe-bench: spawn /bin/true: {e}");
-            return 1;
-        }
-    }
-    let per_cycle = (cycles() - start) / ROUNDS;
-    println!("bench: spawn_exit_wait_cycles {per_cycle}");
-    if raw == 0 {
-        println!("qsoe-bench: no raw round trip from taskman; no ratio");
-        return 1;
-    }
-    println!("bench: spawn_exit_wait_in_roundtrips {}", per_cycle / raw);
-    match msgsend(raw) {
+    match run() {
         Ok(()) => 0,
         Err(why) => {
-            println!("qsoe-bench: MsgSend benchmark: {why}");
+            println!("qsoe-bench: {why}");
             1
         }
     }
 }
 
-/// MsgSend/MsgReceive/MsgReply round trips between two processes on
-/// core 0, against raw seL4 Call/ReplyRecv between the same two processes
-/// on the same caps: a server and a timing client, both `/bin/ipc-peer`.
-fn msgsend(raw: u64) -> Result<(), &'static str> {
-    // Per batch; the peers run ten batches of each kind.
-    const SENDS: u64 = 200;
-    let core0 = SpawnOptions {
-        core: Some(0),
+fn run() -> Result<(), &'static str> {
+    let (server, chids) = start_server()?;
+    let client_core = if qsoe_userland::cores() > 1 { 1 } else { 0 };
+    for (mode, core) in [(&b"same"[..], 0), (b"cross", client_core)] {
+        let pid = FmtBuf::<16>::from_display(server);
+        let p = FmtBuf::<16>::from_display(chids[0]);
+        let f = FmtBuf::<16>::from_display(chids[1]);
+        let argv = [
+            b"bench-peer".as_slice(),
+            b"client",
+            pid.as_bytes(),
+            p.as_bytes(),
+            f.as_bytes(),
+            mode,
+        ];
+        let client = spawn(&argv, core).map_err(|_| "spawn the client")?;
+        wait_ok(client)?;
+    }
+    wait_ok(server)
+}
+
+fn spawn(argv: &[&[u8]], core: u64) -> Result<Pid, libqsoe::errno::Errno> {
+    let none: [&[u8]; 0] = [];
+    let options = SpawnOptions {
+        core: Some(core),
         block_bits: 0,
     };
-    let none: [&[u8]; 0] = [];
-    let sends = FmtBuf::<16>::from_display(SENDS);
-    let (server, server_chid) = start_ipc_server(b"bench-serve", sends.as_bytes(), core0.core)
-        .map_err(|e| {
-            println!("qsoe-bench: {e}");
-            "start the server"
-        })?;
-    let server_chid = FmtBuf::<16>::from_display(server_chid);
-    let server_s = FmtBuf::<16>::from_display(server);
-    let raw_s = FmtBuf::<24>::from_display(raw);
-    let client_argv = [
-        b"ipc-peer".as_slice(),
-        b"bench-client",
-        server_s.as_bytes(),
-        server_chid.as_bytes(),
-        sends.as_bytes(),
-        raw_s.as_bytes(),
-    ];
-    let client =
-        taskman::spawn("/bin/ipc-peer", client_argv, none, core0).map_err(|_| "spawn client")?;
-    for pid in [client, server] {
-        match taskman::waitpid(pid, 0) {
-            Ok((_, 0)) => {}
-            _ => return Err("a peer failed"),
-        }
+    taskman::spawn("/bin/bench-peer", argv.iter().copied(), none, options)
+}
+
+fn wait_ok(pid: Pid) -> Result<(), &'static str> {
+    match taskman::waitpid(pid, 0) {
+        Ok((_, 0)) => Ok(()),
+        _ => Err("a benchmark peer failed"),
     }
-    Ok(())
+}
+
+/// Starts the server on core 0; answers its pid and its two chids
+/// (passive, fixed priority), which it announces on a channel made here.
+fn start_server() -> Result<(Pid, [i32; 2]), &'static str> {
+    let chid = ChannelCreate(0).map_err(|_| "ChannelCreate")?;
+    let me = FmtBuf::<16>::from_display(taskman::getpid());
+    let chid_s = FmtBuf::<16>::from_display(chid);
+    let argv = [
+        b"bench-peer".as_slice(),
+        b"serve",
+        me.as_bytes(),
+        chid_s.as_bytes(),
+    ];
+    let server = spawn(&argv, 0).map_err(|_| "spawn the server")?;
+    let mut buf = [0u8; 8];
+    let mut info = MsgInfo::default();
+    let rcvid = MsgReceive(chid, &mut buf, Some(&mut info)).map_err(|_| "MsgReceive")?;
+    if info.pid != server || info.msglen != 8 {
+        return Err("the server's announcement");
+    }
+    MsgReply(rcvid, 0, &[]).map_err(|_| "MsgReply")?;
+    ChannelDestroy(chid).map_err(|_| "ChannelDestroy")?;
+    let word = |i: usize| i32::from_le_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
+    Ok((server, [word(0), word(4)]))
 }

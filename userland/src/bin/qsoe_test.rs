@@ -37,6 +37,8 @@ macro_rules! fail {
 
 #[path = "qsoe_test/ipc.rs"]
 mod ipc;
+#[path = "qsoe_test/passive.rs"]
+mod passive;
 #[path = "qsoe_test/security.rs"]
 mod security;
 #[path = "qsoe_test/thread.rs"]
@@ -69,6 +71,44 @@ const TESTS: &[(&str, Test)] = &[
     ),
     ("ipc::stale_coid_rejected", ipc::stale_coid_rejected),
     ("ipc::cross_core", ipc::cross_core),
+    (
+        "ipc::passive_server_fastpath",
+        passive::passive_server_fastpath,
+    ),
+    (
+        "ipc::passive_deferred_replies",
+        passive::passive_deferred_replies,
+    ),
+    (
+        "ipc::passive_pulse_while_busy",
+        passive::passive_pulse_while_busy,
+    ),
+    (
+        "ipc::passive_client_dies_mid_call",
+        passive::passive_client_dies_mid_call,
+    ),
+    (
+        "ipc::passive_plain_send_cannot_strand",
+        passive::passive_plain_send_cannot_strand,
+    ),
+    ("ipc::passive_cross_core", passive::passive_cross_core),
+    (
+        "ipc::passive_budget_runs_out",
+        passive::passive_budget_runs_out,
+    ),
+    (
+        "ipc::fixed_priority_channel",
+        passive::fixed_priority_channel,
+    ),
+    (
+        "ipc::reply_to_dead_client_esrch",
+        passive::reply_to_dead_client_esrch,
+    ),
+    (
+        "ipc::unblock_pulse_on_client_death",
+        passive::unblock_pulse_on_client_death,
+    ),
+    ("fpu::lazy_enable", passive::lazy_enable),
     ("leak::channel_cycles_10000", ipc::channel_cycles_10000),
     ("leak::connect_cycles_10000", ipc::connect_cycles_10000),
     ("security::hostile_client", ipc::hostile_client),
@@ -475,10 +515,7 @@ fn all_ram_reachable() -> Outcome {
 }
 
 fn processes_on_all_cores() -> Outcome {
-    let cores = libqsoe::args()
-        .getenv("QSOE_CORES")
-        .and_then(|c| qsoe_userland::parse_int(c.as_bytes()))
-        .unwrap_or(0) as u64;
+    let cores = qsoe_userland::cores();
     if cores < 2 {
         fail!("QSOE_CORES says {cores} cores");
     }

@@ -21,7 +21,7 @@ macro_rules! ok {
     };
 }
 
-fn expect_err<T>(what: &str, r: Result<T, Errno>, want: Errno) -> Outcome {
+pub(super) fn expect_err<T>(what: &str, r: Result<T, Errno>, want: Errno) -> Outcome {
     match r {
         Err(e) if e == want => Ok(()),
         Err(e) => fail!("{what}: {} instead of {}", e.name(), want.name()),
@@ -35,7 +35,13 @@ fn peer(role: &str, chid: i32, arg: &str, core: Option<u64>) -> Result<Pid, Why>
 }
 
 /// Starts `ipc-peer ROLE` connected to channel `chid` of process `pid`.
-fn peer_to(role: &str, pid: Pid, chid: i32, arg: &str, core: Option<u64>) -> Result<Pid, Why> {
+pub(super) fn peer_to(
+    role: &str,
+    pid: Pid,
+    chid: i32,
+    arg: &str,
+    core: Option<u64>,
+) -> Result<Pid, Why> {
     let pid_s = FmtBuf::<16>::from_display(pid);
     let chid_s = FmtBuf::<16>::from_display(chid);
     let argv = [
@@ -52,7 +58,7 @@ fn peer_to(role: &str, pid: Pid, chid: i32, arg: &str, core: Option<u64>) -> Res
     Ok(ok!(spawn("/bin/ipc-peer", &argv, options)))
 }
 
-fn reap(pid: Pid, code: i32) -> Outcome {
+pub(super) fn reap(pid: Pid, code: i32) -> Outcome {
     let (_, status) = ok!(taskman::waitpid(pid, 0));
     expect_exit(status, code)
 }

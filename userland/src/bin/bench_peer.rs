@@ -1,0 +1,279 @@
+//! The two sides of the IPC benchmark, started by `/bin/qsoe-bench`:
+//!
+//! - `bench-peer serve PID CHID`: makes a passive channel (served by this
+//!   thread) and an `_NTO_CHF_FIXED_PRIORITY` one (served by a second
+//!   thread, which keeps its own scheduling context), announces both
+//!   chids to channel CHID of PID, and serves both until each gets `stop`.
+//! - `bench-peer client PID CHID_P CHID_F MODE`: times the series below
+//!   against that server and prints `bench:` lines; MODE `same` (the
+//!   client on the server's core, also timing spawn) or `cross` (on
+//!   another core, `MsgSend` alone; it stops the server after).
+//!
+//! Each server thread has two phases, switched by the client. In the raw
+//! phase it answers raw seL4 calls on its channel's endpoint with
+//! `seL4_ReplyRecv`, as a bare seL4 server does; a raw call labelled
+//! `SWITCH` moves it to the QNX phase, where it answers `MsgSend` with
+//! `MsgReceive`/`MsgReply`; the message `raw` moves it back.
+//!
+//! Every series is `BATCHES` batches of `ROUNDS`, interleaved, and its
+//! figure is the fastest batch's mean: a batch that the host slowed (QEMU
+//! flushing its soft TLB, another host thread) says nothing about the
+//! guest, and the fastest of many repeats from boot to boot.
+#![no_std]
+#![no_main]
+
+use core::sync::atomic::{AtomicI32, Ordering::SeqCst};
+use libqsoe::abi::ipc::Coid;
+use libqsoe::abi::layout::slot;
+use libqsoe::neutrino::{
+    channel_endpoint, chf, flush_reply, reply_alone, ChannelCreate, ConnectAttach, MsgInfo,
+    MsgReceive, MsgReply, MsgSend, MsgSendPulse,
+};
+use libqsoe::println;
+use libqsoe::taskman::{self, SpawnOptions};
+use libqsoe::thread::{ThreadCreate, ThreadJoin};
+use libqsoe::Pid;
+use qsoe_userland::{cycles, parse_int, Ratio};
+use sel4_sys::MessageInfo;
+
+libqsoe::main!(main);
+
+const ROUNDS: u64 = 200;
+const BATCHES: usize = 40;
+/// Spawns of `/bin/true` timed, one at a time.
+const SPAWNS: u64 = 50;
+/// The raw call that ends a raw phase.
+const SWITCH: u64 = 0x53;
+
+fn main() -> i32 {
+    let args = libqsoe::args();
+    let int = |i: usize| args.get(i).and_then(parse_int);
+    match (args.get(1), int(2), int(3)) {
+        (Some(b"serve"), Some(pid), Some(chid)) => serve(pid as Pid, chid as i32),
+        (Some(b"client"), Some(pid), Some(chid_p)) => match (int(4), args.get(5)) {
+            (Some(chid_f), Some(mode)) => client(pid as Pid, [chid_p as i32, chid_f as i32], mode),
+            _ => 2,
+        },
+        _ => 2,
+    }
+}
+
+static FIXED_CHID: AtomicI32 = AtomicI32::new(0);
+
+fn serve(pid: Pid, chid: i32) -> i32 {
+    let Ok(starter) = ConnectAttach(0, pid, chid, 0, 0) else {
+        return 3;
+    };
+    let Ok(passive) = ChannelCreate(0) else {
+        return 4;
+    };
+    let Ok(fixed_server) = ThreadCreate(0, serve_fixed, 0) else {
+        return 5;
+    };
+    while FIXED_CHID.load(SeqCst) == 0 {
+        sel4_sys::yield_now();
+    }
+    let fixed = FIXED_CHID.load(SeqCst);
+    let mut chids = [0u8; 8];
+    chids[..4].copy_from_slice(&passive.to_le_bytes());
+    chids[4..].copy_from_slice(&fixed.to_le_bytes());
+    if fixed < 0 || MsgSend(starter, &chids, &mut []).is_err() {
+        return 6;
+    }
+    // Distinct raw reply objects: libqsoe's phase takes the first free ones.
+    let served = serve_on(passive, 7);
+    match ThreadJoin(fixed_server) {
+        Ok(0) if served => 0,
+        _ => 7,
+    }
+}
+
+extern "C" fn serve_fixed(_: usize) -> usize {
+    let Ok(chid) = ChannelCreate(chf::FIXED_PRIORITY) else {
+        FIXED_CHID.store(-1, SeqCst);
+        return 1;
+    };
+    FIXED_CHID.store(chid, SeqCst);
+    !serve_on(chid, 6) as usize
+}
+
+/// Serves channel `chid` in both phases until `stop`; answers whether it
+/// ended that way.
+fn serve_on(chid: i32, raw_reply: usize) -> bool {
+    let Ok(endpoint) = channel_endpoint(chid) else {
+        return false;
+    };
+    let mut buf = [0u8; 64];
+    loop {
+        // The raw phase: the QNX phase's last reply goes out first.
+        flush_reply();
+        let reply = slot::REPLY_BASE + raw_reply as u64;
+        let mut msg = sel4_sys::recv(endpoint, reply);
+        while msg.info.label() != SWITCH {
+            msg = sel4_sys::reply_recv(endpoint, MessageInfo::new(0, 0, 0, 1), msg.mrs, reply);
+        }
+        reply_alone(raw_reply, MessageInfo::new(0, 0, 0, 0), [0; 4]);
+        // The QNX phase.
+        loop {
+            let mut info = MsgInfo::default();
+            let Ok(rcvid) = MsgReceive(chid, &mut buf, Some(&mut info)) else {
+                return false;
+            };
+            if rcvid == 0 {
+                continue;
+            }
+            let n = info.msglen.min(buf.len());
+            if MsgReply(rcvid, n as i32, &buf[..n]).is_err() {
+                return false;
+            }
+            match &buf[..n] {
+                b"raw" => break,
+                b"stop" => {
+                    flush_reply();
+                    return true;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The fastest batch's mean, in cycles per round, of each series.
+#[derive(Clone, Copy)]
+struct Fastest([u64; SERIES]);
+
+const SERIES: usize = 5;
+const RAW_FASTPATH: usize = 0;
+const MSGSEND_PASSIVE: usize = 1;
+const RAW_ACTIVE: usize = 2;
+const MSGSEND_ACTIVE: usize = 3;
+const PULSE_THEN_MSGSEND: usize = 4;
+
+fn client(pid: Pid, chids: [i32; 2], mode: &[u8]) -> i32 {
+    let (Ok(passive), Ok(fixed)) = (
+        ConnectAttach(0, pid, chids[0], 0, 0),
+        ConnectAttach(0, pid, chids[1], 0, 0),
+    ) else {
+        return 3;
+    };
+    let cross = mode == b"cross";
+    let Some(fastest) = time_series(passive, fixed, cross) else {
+        return 4;
+    };
+    let f = fastest.0;
+    if cross {
+        println!("bench: msgsend_cross_core_cycles {}", f[MSGSEND_PASSIVE]);
+        let stopped = [passive, fixed]
+            .iter()
+            .all(|&c| MsgSend(c, b"stop", &mut []).is_ok());
+        return if stopped { 0 } else { 5 };
+    }
+    // The cross-core client finds both servers in the QNX phase.
+    for coid in [passive, fixed] {
+        let cap = Coid::decode(coid).map_or(0, |c| c.slot());
+        sel4_sys::call(cap, MessageInfo::new(SWITCH, 0, 0, 0), [0; 4]);
+    }
+    println!("bench: raw_fastpath_cycles {}", f[RAW_FASTPATH]);
+    println!("bench: raw_active_cycles {}", f[RAW_ACTIVE]);
+    println!("bench: msgsend_passive_cycles {}", f[MSGSEND_PASSIVE]);
+    println!("bench: msgsend_active_cycles {}", f[MSGSEND_ACTIVE]);
+    println!(
+        "bench: pulse_cycles {}",
+        f[PULSE_THEN_MSGSEND].saturating_sub(f[MSGSEND_PASSIVE])
+    );
+    println!(
+        "bench: raw_active_vs_raw_fastpath {}",
+        Ratio(f[RAW_ACTIVE], f[RAW_FASTPATH])
+    );
+    println!(
+        "bench: msgsend_active_vs_raw_active {}",
+        Ratio(f[MSGSEND_ACTIVE], f[RAW_ACTIVE])
+    );
+    println!(
+        "bench: msgsend_vs_raw_fastpath {}",
+        Ratio(f[MSGSEND_PASSIVE], f[RAW_FASTPATH])
+    );
+    match spawn_exit_wait() {
+        Some(c) => {
+            println!("bench: spawn_exit_wait_cycles {c}");
+            println!(
+                "bench: spawn_exit_wait_in_raw_active_roundtrips {}",
+                c / f[RAW_ACTIVE].max(1)
+            );
+            0
+        }
+        None => 6,
+    }
+}
+
+fn time_series(passive: i32, fixed: i32, cross: bool) -> Option<Fastest> {
+    let mut fastest = Fastest([u64::MAX; SERIES]);
+    let mut keep = |series: usize, batch: Option<u64>| -> Option<()> {
+        let b = batch?;
+        fastest.0[series] = fastest.0[series].min(b);
+        Some(())
+    };
+    for _ in 0..BATCHES {
+        if cross {
+            keep(MSGSEND_PASSIVE, msgsend_batch(passive, false, false))?;
+            continue;
+        }
+        // Each server thread waits in its raw phase.
+        keep(RAW_FASTPATH, raw_batch(passive))?;
+        keep(MSGSEND_PASSIVE, msgsend_batch(passive, false, true))?;
+        keep(RAW_ACTIVE, raw_batch(fixed))?;
+        keep(MSGSEND_ACTIVE, msgsend_batch(fixed, false, true))?;
+        raw_batch(passive)?;
+        keep(PULSE_THEN_MSGSEND, msgsend_batch(passive, true, true))?;
+    }
+    Some(fastest)
+}
+
+/// `ROUNDS` raw calls of one word, then the switch to the QNX phase.
+fn raw_batch(coid: i32) -> Option<u64> {
+    let cap = Coid::decode(coid)?.slot();
+    let one_word = MessageInfo::new(0, 0, 0, 1);
+    let start = cycles();
+    for i in 0..ROUNDS {
+        sel4_sys::call(cap, one_word, [i, 0, 0, 0]);
+    }
+    let per = (cycles() - start) / ROUNDS;
+    sel4_sys::call(cap, MessageInfo::new(SWITCH, 0, 0, 0), [0; 4]);
+    Some(per)
+}
+
+/// `ROUNDS` `MsgSend`s of 8 bytes (each after a pulse, if `pulse`), then
+/// the switch back to the raw phase if `to_raw`.
+fn msgsend_batch(coid: i32, pulse: bool, to_raw: bool) -> Option<u64> {
+    let mut back = [0u8; 8];
+    let start = cycles();
+    for _ in 0..ROUNDS {
+        if pulse {
+            MsgSendPulse(coid, 10, 1, 0).ok()?;
+        }
+        if MsgSend(coid, b"12345678", &mut back) != Ok(8) {
+            return None;
+        }
+    }
+    let per = (cycles() - start) / ROUNDS;
+    if to_raw {
+        MsgSend(coid, b"raw", &mut back).ok()?;
+    }
+    Some(per)
+}
+
+/// Cycles per spawn, exit and wait of `/bin/true` on this core.
+fn spawn_exit_wait() -> Option<u64> {
+    let argv: [&[u8]; 1] = [b"true"];
+    let none: [&[u8]; 0] = [];
+    let options = SpawnOptions {
+        core: Some(0),
+        block_bits: 0,
+    };
+    let start = cycles();
+    for _ in 0..SPAWNS {
+        let pid = taskman::spawn("/bin/true", argv, none, options).ok()?;
+        taskman::waitpid(pid, 0).ok()?;
+    }
+    Some((cycles() - start) / SPAWNS)
+}
