@@ -151,7 +151,7 @@ fn perform_create(tm: &mut Taskman, new: NewChannel) -> Result<(i32, usize, bool
     };
     let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
     p.ipc.cells[cell] = Some(chid);
-    let passive = bind && !fixed && passive::serve_passively(p, new.tid, notification);
+    let passive = bind && !fixed && passive::serve_passively(tm, pid, new.tid, notification);
     Ok((chid, cell, passive))
 }
 
@@ -181,9 +181,7 @@ pub fn thread_gone(tm: &mut Taskman, pid: Pid, tid: i32) {
             c.pulse_thread = None;
         }
     }
-    if let Some(p) = tm.processes.get_mut(pid) {
-        p.ipc.passive_threads &= !passive::bit(tid);
-    }
+    passive::forget(tm, pid, tid);
 }
 
 /// Tells the owner of channel `chid` that its client `pid` is gone, so
@@ -299,6 +297,10 @@ pub fn destroy(tm: &mut Taskman, chid: i32, senders_get: Errno) {
     empty_cell(tm, cell);
     if let Some(p) = tm.processes.get_mut(channel.owner) {
         p.ipc.cells[channel.cell as usize] = None;
+    }
+    // Its notification held its thread's own scheduling context.
+    if let Some(tid) = channel.pulse_thread {
+        passive::forget(tm, channel.owner, tid);
     }
     coid_death(tm, chid);
 }

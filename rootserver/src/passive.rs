@@ -27,17 +27,49 @@ use qsoe_abi::Pid;
 use sel4::{Notification, SchedContext, Tcb};
 use taskman_core::channels::Target;
 
-/// Makes thread `tid` of `p` serve passively from now on: its own
+/// Makes thread `tid` of `pid` serve passively from now on: its own
 /// context is bound to `notification`, its first channel's, too.
-pub fn serve_passively(p: &mut Process, tid: i32, notification: Notification) -> bool {
-    let Some(sc) = p.thread_sc(tid) else {
+pub fn serve_passively(tm: &mut Taskman, pid: Pid, tid: i32, notification: Notification) -> bool {
+    let Some(p) = tm.processes.get_mut(pid) else {
         return false;
     };
-    if sc.bind_notification(notification).is_err() {
-        return false;
+    let bound = p
+        .thread_sc(tid)
+        .is_some_and(|sc| sc.bind_notification(notification).is_ok());
+    if bound && p.ipc.passive_threads & bit(tid) == 0 {
+        p.ipc.passive_threads |= bit(tid);
+        demand(tm, true);
     }
-    p.ipc.passive_threads |= bit(tid);
-    true
+    bound
+}
+
+/// Thread `tid` of `pid` serves passively no more: it ended, or its first
+/// channel did (then it gets its own context, if it holds none, for good).
+pub fn forget(tm: &mut Taskman, pid: Pid, tid: i32) {
+    let Some(p) = tm.processes.get_mut(pid) else {
+        return;
+    };
+    if p.ipc.passive_threads & bit(tid) == 0 {
+        return;
+    }
+    p.ipc.passive_threads &= !bit(tid);
+    if let (Some(own), Some(tcb)) = (p.thread_sc(tid), p.thread_tcb(tid)) {
+        let _ = own.bind_tcb(tcb);
+    }
+    demand(tm, false);
+}
+
+/// A process that ends takes its passive threads with it.
+pub fn forget_process(tm: &Taskman, p: &Process) {
+    for _ in passive_tids(p) {
+        demand(tm, false);
+    }
+}
+
+fn demand(tm: &Taskman, more: bool) {
+    if let Some(t) = &tm.tickers {
+        t.demand(more);
+    }
 }
 
 /// Thread `tid`'s bit in `ProcessIpc::passive_threads`; none for a tid no
@@ -61,8 +93,8 @@ fn rescue_thread(probe: SchedContext, own: SchedContext, tcb: Tcb) -> bool {
     own.bind_tcb(tcb).is_ok()
 }
 
-/// Gives passive thread `tid` of `pid` its own context, which binds only
-/// if the thread holds none: after taskman sent a reply for it that gave
+/// Gives thread `tid` of `pid` its own context, which binds only if the
+/// thread holds none (harmless for any other thread of the process): after taskman sent a reply for it that gave
 /// its client's back, and then answered it. A kernel bind, not a
 /// notification's donation to a running thread, so the thread is queued
 /// on its own core with the IPI that wakes that core.
@@ -70,9 +102,6 @@ pub fn own_back(tm: &Taskman, pid: Pid, tid: i32) {
     let Some(p) = tm.processes.get(pid) else {
         return;
     };
-    if p.ipc.passive_threads & bit(tid) == 0 {
-        return;
-    }
     if let (Some(own), Some(tcb)) = (p.thread_sc(tid), p.thread_tcb(tid)) {
         let _ = own.bind_tcb(tcb);
     }

@@ -415,6 +415,7 @@ pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
     let Some((mut process, wakeups)) = tm.processes.exit(pid, status) else {
         return;
     };
+    passive::forget_process(tm, &process);
     process::release_objects(tm, &process);
     process_threads::destroy_all(tm, &mut process);
     if let Some(reply) = process.parked {
