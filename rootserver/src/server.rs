@@ -54,7 +54,6 @@ pub fn serve(tm: &mut Taskman) -> i32 {
 fn handle(tm: &mut Taskman, msg: Received) {
     if msg.badge == ticker::SWEEP_BADGE {
         passive::sweep(tm);
-
         reply(tm.reply, 0, &[]);
         return;
     }
@@ -114,6 +113,7 @@ fn first_fp(tm: &Taskman, pid: Pid, tid: i32, label: Word, words: &[Word]) -> bo
         tcb.set_flags(0, 0)
             .is_ok_and(|f| f & tcb_flag::FPU_DISABLED != 0)
     };
+    // The label first: a page fault needs no question to the kernel.
     label == fault::USER_EXCEPTION
         && policy::first_fp_instruction(label, exception.unwrap_or(0), fpu_off())
         && tcb.set_flags(tcb_flag::FPU_DISABLED, 0).is_ok()
