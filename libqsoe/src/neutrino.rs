@@ -170,18 +170,10 @@ impl Tables {
     }
 
     fn channel_cell(&self, chid: i32) -> Result<usize, Errno> {
-        // A server receives on one channel, over and over: try its last.
-        let last = thread::current().last_cell;
-        if self.channels[last].is_some_and(|(c, _)| c == chid) {
-            return Ok(last);
-        }
-        let cell = self
-            .channels
+        self.channels
             .iter()
             .position(|c| c.is_some_and(|(c, _)| c == chid))
-            .ok_or(EBADF)?;
-        thread::current().last_cell = cell;
-        Ok(cell)
+            .ok_or(EBADF)
     }
 
     /// The reply slot a live rcvid names, whatever its state.
@@ -250,9 +242,6 @@ impl Tables {
 
     /// An `_PULSE_CODE_UNBLOCK` pulse waiting for a receive on `chid`.
     fn take_unblock(&mut self, chid: i32) -> Option<Pulse> {
-        if self.unblocks == [None; REPLY_OBJECTS] {
-            return None;
-        }
         let u = self
             .unblocks
             .iter_mut()

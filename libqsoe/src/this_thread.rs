@@ -28,8 +28,6 @@ pub(crate) struct ThreadState {
     pub deferred: Option<DeferredReply>,
     /// Whether the thread serves passively (its first channel made it so).
     pub passive: bool,
-    /// The channel cell it last received on.
-    pub last_cell: usize,
 }
 
 struct InitialThread(UnsafeCell<ThreadState>);
@@ -40,7 +38,6 @@ static INITIAL: InitialThread = InitialThread(UnsafeCell::new(ThreadState {
     tid: 0,
     deferred: None,
     passive: false,
-    last_cell: 0,
 }));
 
 /// The running thread's state.

@@ -36,7 +36,6 @@ extern "C" fn run_thread(f: ThreadFn, arg: usize, tid: Word) -> ! {
         tid: tid as i32,
         deferred: None,
         passive: false,
-        last_cell: 0,
     };
     // SAFETY: tp points at this thread's own ThreadControl; `state` lives
     // on this frame, which never returns.

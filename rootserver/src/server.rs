@@ -109,14 +109,17 @@ fn first_fp(tm: &Taskman, pid: Pid, tid: i32, label: Word, words: &[Word]) -> bo
         return false;
     };
     let exception = words.get(fault::USER_EXCEPTION_NUMBER).copied();
-    let fpu_off = || {
-        tcb.set_flags(0, 0)
-            .is_ok_and(|f| f & tcb_flag::FPU_DISABLED != 0)
-    };
     // The label first: a page fault needs no question to the kernel.
     label == fault::USER_EXCEPTION
-        && policy::first_fp_instruction(label, exception.unwrap_or(0), fpu_off())
+        && policy::first_fp_instruction(label, exception.unwrap_or(0), fpu_on(tcb) == Some(false))
         && tcb.set_flags(tcb_flag::FPU_DISABLED, 0).is_ok()
+}
+
+/// Whether `tcb`'s FPU is on, as the kernel says: clearing and setting no
+/// flag answers the flags in force.
+fn fpu_on(tcb: sel4::Tcb) -> Option<bool> {
+    let flags = tcb.set_flags(0, 0).ok()?;
+    Some(flags & tcb_flag::FPU_DISABLED == 0)
 }
 
 /// Whether the fault (`label`, `words`) was a data access to a page left
@@ -296,11 +299,9 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
                 .get(pid)
                 .and_then(|p| p.thread_tcb(tid))
                 .ok_or(ESRCH)?;
-            // Clearing and setting nothing answers the flags in force.
-            let flags = tcb.set_flags(0, 0).map_err(|_| ESRCH)?;
-            let fpu_on = flags & tcb_flag::FPU_DISABLED == 0;
+            let fpu = fpu_on(tcb).ok_or(ESRCH)?;
             let holds = passive::holds_context(tm, pid, tid)?;
-            Answer::Reply(alloc::vec![holds as Word, fpu_on as Word])
+            Answer::Reply(alloc::vec![holds as Word, fpu as Word])
         }
         Request::Reply {
             reply,

@@ -53,7 +53,7 @@ pub fn fnv1a<'a>(strings: impl IntoIterator<Item = &'a [u8]>) -> u64 {
 pub enum ServerStartError {
     /// A call failed: which, and how.
     Call(&'static str, libqsoe::errno::Errno),
-    /// What arrived was not the server's 4-byte chid.
+    /// What arrived was not the server's announcement.
     Announcement(libqsoe::neutrino::MsgInfo),
 }
 
@@ -76,6 +76,23 @@ pub fn start_ipc_server(
     arg: &[u8],
     core: Option<u64>,
 ) -> Result<(libqsoe::Pid, i32), ServerStartError> {
+    let mut chid = [0u8; 4];
+    let server = start_server(b"/bin/ipc-peer", role, arg, core, &mut chid)?;
+    Ok((server, i32::from_le_bytes(chid)))
+}
+
+/// Starts `PATH ROLE PID CHID ARG` on `core` (argv[0] is PATH's last
+/// component) and receives, on CHID, a channel made here for that, the
+/// server's announcement of exactly `announcement.len()` bytes. Answers
+/// the server's pid.
+#[cfg(target_arch = "riscv64")]
+pub fn start_server(
+    path: &[u8],
+    role: &[u8],
+    arg: &[u8],
+    core: Option<u64>,
+    announcement: &mut [u8],
+) -> Result<libqsoe::Pid, ServerStartError> {
     use libqsoe::fmt::FmtBuf;
     use libqsoe::neutrino::{ChannelCreate, ChannelDestroy, MsgInfo, MsgReceive, MsgReply};
     use libqsoe::taskman::{self, SpawnOptions};
@@ -84,29 +101,24 @@ pub fn start_ipc_server(
     let chid = ChannelCreate(0).map_err(|e| Call("ChannelCreate", e))?;
     let me = FmtBuf::<16>::from_display(taskman::getpid());
     let chid_s = FmtBuf::<16>::from_display(chid);
-    let argv = [
-        b"ipc-peer".as_slice(),
-        role,
-        me.as_bytes(),
-        chid_s.as_bytes(),
-        arg,
-    ];
+    let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    let argv = [name, role, me.as_bytes(), chid_s.as_bytes(), arg];
     let none: [&[u8]; 0] = [];
     let options = SpawnOptions {
         core,
         ..Default::default()
     };
-    let server = taskman::spawn("/bin/ipc-peer", argv, none, options)
-        .map_err(|e| Call("spawn /bin/ipc-peer", e))?;
-    let mut buf = [0u8; 8];
+    let path_s = core::str::from_utf8(path).map_err(|_| Call("spawn", libqsoe::errno::EINVAL))?;
+    let server = taskman::spawn(path_s, argv, none, options).map_err(|e| Call("spawn", e))?;
     let mut info = MsgInfo::default();
-    let rcvid = MsgReceive(chid, &mut buf, Some(&mut info)).map_err(|e| Call("MsgReceive", e))?;
-    if info.pid != server || info.msglen != 4 {
+    let rcvid =
+        MsgReceive(chid, announcement, Some(&mut info)).map_err(|e| Call("MsgReceive", e))?;
+    if info.pid != server || info.msglen != announcement.len() {
         return Err(ServerStartError::Announcement(info));
     }
     MsgReply(rcvid, 0, &[]).map_err(|e| Call("MsgReply", e))?;
     ChannelDestroy(chid).map_err(|e| Call("ChannelDestroy", e))?;
-    Ok((server, i32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]])))
+    Ok(server)
 }
 
 /// The cycle counter, readable from user mode.

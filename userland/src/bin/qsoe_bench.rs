@@ -7,7 +7,6 @@
 #![no_main]
 
 use libqsoe::fmt::FmtBuf;
-use libqsoe::neutrino::{ChannelCreate, ChannelDestroy, MsgInfo, MsgReceive, MsgReply};
 use libqsoe::println;
 use libqsoe::taskman::{self, SpawnOptions};
 use libqsoe::Pid;
@@ -62,26 +61,15 @@ fn wait_ok(pid: Pid) -> Result<(), &'static str> {
 }
 
 /// Starts the server on core 0; answers its pid and its two chids
-/// (passive, fixed priority), which it announces on a channel made here.
+/// (passive, fixed priority), which it announces.
 fn start_server() -> Result<(Pid, [i32; 2]), &'static str> {
-    let chid = ChannelCreate(0).map_err(|_| "ChannelCreate")?;
-    let me = FmtBuf::<16>::from_display(taskman::getpid());
-    let chid_s = FmtBuf::<16>::from_display(chid);
-    let argv = [
-        b"bench-peer".as_slice(),
-        b"serve",
-        me.as_bytes(),
-        chid_s.as_bytes(),
-    ];
-    let server = spawn(&argv, 0).map_err(|_| "spawn the server")?;
-    let mut buf = [0u8; 8];
-    let mut info = MsgInfo::default();
-    let rcvid = MsgReceive(chid, &mut buf, Some(&mut info)).map_err(|_| "MsgReceive")?;
-    if info.pid != server || info.msglen != 8 {
-        return Err("the server's announcement");
-    }
-    MsgReply(rcvid, 0, &[]).map_err(|_| "MsgReply")?;
-    ChannelDestroy(chid).map_err(|_| "ChannelDestroy")?;
-    let word = |i: usize| i32::from_le_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
+    let mut chids = [0u8; 8];
+    let server =
+        qsoe_userland::start_server(b"/bin/bench-peer", b"serve", b"", Some(0), &mut chids)
+            .map_err(|e| {
+                println!("qsoe-bench: {e}");
+                "start the server"
+            })?;
+    let word = |i: usize| i32::from_le_bytes([chids[i], chids[i + 1], chids[i + 2], chids[i + 3]]);
     Ok((server, [word(0), word(4)]))
 }
