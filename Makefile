@@ -4,19 +4,23 @@
 
 TARGET       := riscv64gc-unknown-none-elf
 BUILD        := $(CURDIR)/build
-# Two kernels from cmake/platform.conf: the debug one (debug calls and
+# Three kernels from cmake/platform.conf: the debug one (debug calls and
 # printing; the census needs them) for the test suite, the release one for
-# `make run`, `make bench` and a smoke boot of the suite.
+# `make run`, `make bench` and a smoke boot of the suite, and the exact one
+# (release on EXACT_HARTS harts) for the exact-count half of `make bench`.
 DEBUG_KERNEL   := $(BUILD)/kernel-debug
 RELEASE_KERNEL := $(BUILD)/kernel-release
-# The images: the release kernel's, and the debug kernel's for `make test`.
+EXACT_KERNEL   := $(BUILD)/kernel-exact
+# The images: the release kernel's, the debug kernel's for `make test`, and
+# the exact kernel's for `make bench`.
 IMAGE        := $(BUILD)/qsoe-image.elf
 TEST_IMAGE   := $(BUILD)/qsoe-test-image.elf
-# Taskman and the loader are built once per kernel; the release build has
-# a target directory of its own so that neither rebuilds the other.
+EXACT_IMAGE  := $(BUILD)/qsoe-exact-image.elf
+# Taskman and the loader are built once per kernel; the release and exact
+# builds have target directories of their own so that none rebuilds another.
 TARGET_DIR   := $(CURDIR)/target/$(TARGET)/release
 RELEASE_TARGET_ROOT := $(CURDIR)/target/kernel-release
-RELEASE_TARGET_DIR  := $(RELEASE_TARGET_ROOT)/$(TARGET)/release
+EXACT_TARGET_ROOT   := $(CURDIR)/target/kernel-exact
 HARNESS      := cargo run --quiet --release -p qemu-harness --
 # What goes into the boot archive; point it at your own manifest to add
 # programs built elsewhere: `make run MANIFEST=path/to/mine.toml`.
@@ -30,14 +34,18 @@ export QSOE_ARCHIVE := $(ARCHIVE)
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: fuzz run test bench image test-image kernel archive userland setup setup-kernel host-test cross-build lint qemu-test need-sel4 clean
+.PHONY: fuzz run test bench image test-image exact-image exact-kernel kernel archive userland setup setup-kernel host-test cross-build lint qemu-test need-sel4 clean
 
 run: need-sel4 image
 	$(HARNESS) run $(IMAGE)
 
 test: setup lint host-test cross-build qemu-test
 
-bench: need-sel4 image
+# Two boots: the exact one (one hart, QEMU's -icount: instruction counts
+# that repeat bit for bit) for the loops, and the release image on every
+# hart (host time) for what needs more than one core.
+bench: need-sel4 image exact-image
+	$(HARNESS) bench $(EXACT_IMAGE) --exact
 	$(HARNESS) bench $(IMAGE)
 
 # libFuzzer on taskman's request decoder; needs a nightly toolchain.
@@ -63,6 +71,9 @@ kernel: need-sel4 setup-kernel
 	@sel4-build/build-kernel.sh $(DEBUG_KERNEL) debug
 	@sel4-build/build-kernel.sh $(RELEASE_KERNEL) release
 
+exact-kernel: need-sel4 setup-kernel
+	@sel4-build/build-kernel.sh $(EXACT_KERNEL) exact
+
 userland:
 	cargo build --profile userland --target $(TARGET) -p qsoe-userland
 
@@ -72,14 +83,23 @@ archive: userland
 	cargo run --quiet --release -p qsoe-archive -- pack \
 	  --manifest $(MANIFEST) --bin-dir $(USERLAND_DIR) --out $(ARCHIVE)
 
+# Taskman and the loader for kernel flavour $(1) (built in $(2)), built in
+# target directory $(3), copied to image $(4).
+define flavour_image
+	QSOE_KERNEL_FLAVOUR=$(1) cargo build --release --target $(TARGET) --target-dir $(3) -p taskman
+	QSOE_KERNEL_FLAVOUR=$(1) QSOE_KERNEL_ELF=$(2)/kernel.elf \
+	  QSOE_ROOTSERVER_ELF=$(3)/$(TARGET)/release/taskman \
+	  cargo build --release --target $(TARGET) --target-dir $(3) -p qsoe-loader
+	cp $(3)/$(TARGET)/release/qsoe-loader $(4)
+endef
+
 # The release kernel's image (`make run`, `make bench`).
 image: kernel archive
-	QSOE_KERNEL_FLAVOUR=release cargo build --release --target $(TARGET) \
-	  --target-dir $(RELEASE_TARGET_ROOT) -p taskman
-	QSOE_KERNEL_FLAVOUR=release QSOE_KERNEL_ELF=$(RELEASE_KERNEL)/kernel.elf \
-	  QSOE_ROOTSERVER_ELF=$(RELEASE_TARGET_DIR)/taskman \
-	  cargo build --release --target $(TARGET) --target-dir $(RELEASE_TARGET_ROOT) -p qsoe-loader
-	cp $(RELEASE_TARGET_DIR)/qsoe-loader $(IMAGE)
+	$(call flavour_image,release,$(RELEASE_KERNEL),$(RELEASE_TARGET_ROOT),$(IMAGE))
+
+# The exact kernel's image (`make bench`).
+exact-image: exact-kernel archive
+	$(call flavour_image,exact,$(EXACT_KERNEL),$(EXACT_TARGET_ROOT),$(EXACT_IMAGE))
 
 # The debug kernel's image, which the full suite boots.
 test-image: kernel archive

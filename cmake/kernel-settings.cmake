@@ -14,20 +14,25 @@ set(CROSS_COMPILER_PREFIX "riscv64-linux-gnu-" CACHE STRING "")
 set(KernelPlatform "${QSOE_PLATFORM}" CACHE STRING "")
 set(KernelSel4Arch "${QSOE_SEL4_ARCH}" CACHE STRING "")
 set(KernelIsMCS "${QSOE_MCS}" CACHE BOOL "")
-set(KernelMaxNumNodes "${QSOE_HARTS}" CACHE STRING "")
 # The kernel's device tree is dumped from QEMU at configure time with this
 # much memory; QEMU must later boot with the same -m.
 set(QEMU_MEMORY "${QSOE_MEMORY_MIB}" CACHE STRING "")
 # A verification build silently turns printing off.
 set(KernelVerificationBuild OFF CACHE BOOL "")
-# The flavour (`cmake -DQSOE_FLAVOUR=debug|release`): only a debug kernel has
-# the debug system calls and prints.
+# The flavour (`cmake -DQSOE_FLAVOUR=debug|release|exact`): only a debug
+# kernel has the debug system calls and prints; the exact one is a release
+# kernel on fewer harts.
+set(qsoe_harts "${QSOE_HARTS}")
 if(QSOE_FLAVOUR STREQUAL "debug")
     set(qsoe_debug ON)
 elseif(QSOE_FLAVOUR STREQUAL "release")
     set(qsoe_debug OFF)
+elseif(QSOE_FLAVOUR STREQUAL "exact")
+    set(qsoe_debug OFF)
+    set(qsoe_harts "${QSOE_EXACT_HARTS}")
 else()
-    message(FATAL_ERROR "QSOE_FLAVOUR must be debug or release, not '${QSOE_FLAVOUR}'")
+    message(FATAL_ERROR "QSOE_FLAVOUR must be debug, release or exact, not '${QSOE_FLAVOUR}'")
 endif()
+set(KernelMaxNumNodes "${qsoe_harts}" CACHE STRING "")
 set(KernelDebugBuild "${qsoe_debug}" CACHE BOOL "")
 set(KernelPrinting "${qsoe_debug}" CACHE BOOL "")

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `build-kernel.sh OUT FLAVOUR`: configures and builds the seL4 kernel from
 # $SEL4_SRC into OUT with the settings cmake/kernel-settings.cmake derives
-# from cmake/platform.conf, as a `debug` or `release` kernel. Reconfigures
+# from cmake/platform.conf, as a `debug`, `release` or `exact` kernel. Reconfigures
 # from scratch when the source tree, the platform or the flavour changes.
 set -euo pipefail
 
 out=$1
-flavour=${2:?usage: build-kernel.sh OUT debug|release}
+flavour=${2:?usage: build-kernel.sh OUT debug|release|exact}
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "${SEL4_SRC:?SEL4_SRC must name an seL4 16.0.0 source tree}"
 src=$(cd "$SEL4_SRC" && pwd)

@@ -4,7 +4,7 @@
 use crate::errno::Errno;
 use crate::side_channel::REPLY_WORDS;
 use crate::Pid;
-use qsoe_abi::wire::{self, op, Census};
+use qsoe_abi::wire::{self, op, Census, SpawnProfile};
 use sel4_sys::Word;
 
 /// Sends request `label` with `words` to taskman over the side channel
@@ -80,10 +80,10 @@ pub struct SpawnOptions {
 }
 
 /// Starts the program at `path` in the boot archive.
-pub fn spawn<'s>(
+pub fn spawn<'a, 'e>(
     path: &str,
-    argv: impl IntoIterator<Item = &'s [u8]>,
-    envp: impl IntoIterator<Item = &'s [u8]>,
+    argv: impl IntoIterator<Item = &'a [u8]>,
+    envp: impl IntoIterator<Item = &'e [u8]>,
     options: SpawnOptions,
 ) -> Result<Pid, Errno> {
     // Encode straight into the IPC buffer, then pass the first four words
@@ -131,6 +131,16 @@ pub fn thread_state(tid: i32) -> Result<ThreadState, Errno> {
     request(op::THREAD_STATE, &[tid as Word]).map(|r| ThreadState {
         sched_context: r[0] != 0,
         fpu: r[1] != 0,
+    })
+}
+
+/// Where taskman's spawn and teardown time went since the last call (the
+/// first call's window starts at boot); starts a new window.
+pub fn spawn_profile() -> Result<SpawnProfile, Errno> {
+    request(op::SPAWN_PROFILE, &[]).map(|r| {
+        let mut w = [0; SpawnProfile::WORDS];
+        w.copy_from_slice(&r[..SpawnProfile::WORDS]);
+        SpawnProfile::from_words(&w)
     })
 }
 

@@ -4,28 +4,26 @@
 //! measures the raw round trip within one address space here;
 //! `/bin/qsoe-bench` measures the rest between processes.
 
+use crate::clock::cycles;
 use crate::taskman_threads::{TaskmanThread, FULL_TIME};
 use crate::Taskman;
 use sel4::Error;
 use sel4_root_task::println;
 use sel4_sys::{object, CPtr, MessageInfo, Word};
+use taskman_core::bootargs::Clock;
 
 const ROUND_TRIPS: u64 = 20_000;
 
 /// Runs every benchmark and prints its figures.
 pub fn run(tm: &mut Taskman) {
+    let unit = match tm.boot.args.clock {
+        Clock::Time => "cycles",
+        Clock::Instructions => "instructions",
+    };
     match raw_round_trip(tm) {
-        Ok(cycles) => println!("bench: raw_fastpath_cycles_one_address_space {cycles}"),
+        Ok(n) => println!("bench: raw_fastpath_{unit}_one_address_space {n}"),
         Err(e) => println!("taskman: raw IPC benchmark could not run: {e:?}"),
     }
-}
-
-/// The cycle counter, readable from user mode.
-fn cycles() -> u64 {
-    let c: u64;
-    // SAFETY: reading the cycle counter has no side effects.
-    unsafe { core::arch::asm!("rdcycle {}", out(reg) c, options(nomem, nostack)) };
-    c
 }
 
 /// The round trip everything else is measured against: `seL4_Call` to a

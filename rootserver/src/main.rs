@@ -14,6 +14,7 @@ mod bench;
 mod boot;
 mod calls;
 mod channel;
+mod clock;
 mod connection;
 mod console;
 mod core_agents;
@@ -84,6 +85,8 @@ pub struct Taskman {
     /// Whether taskman's heap could be grown as far as it wanted.
     pub headroom: heap::Headroom,
     pub heap: heap::HeapGrowth,
+    /// Where spawn and teardown time went since a benchmark last asked.
+    pub spawn_profile: qsoe_abi::wire::SpawnProfile,
 }
 
 impl Taskman {
@@ -141,6 +144,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         tickers: None,
         headroom: heap::Headroom::Enough,
         heap: heap::HeapGrowth::default(),
+        spawn_profile: Default::default(),
     };
     if let Err(e) = console::attach_uart(&mut tm) {
         println!("taskman: no UART for the console ({e:?})");
@@ -233,6 +237,7 @@ fn start_init(tm: &mut Taskman, mode: Mode) -> Result<qsoe_abi::Pid, qsoe_abi::e
     let mut envp = alloc::vec![
         alloc::format!("QSOE_MODE={mode_name}"),
         alloc::format!("QSOE_CORES={}", tm.cores_online()),
+        alloc::format!("QSOE_CLOCK={}", tm.boot.args.clock.name()),
         alloc::format!(
             "QSOE_KERNEL={}",
             if sel4_config::platform::KERNEL_DEBUG {

@@ -17,6 +17,7 @@
 //! entry and its ASID go back.
 
 use crate::calls::Parked;
+use crate::clock::Stopwatch;
 use crate::kernel_error::refused;
 use crate::thread_objects::ThreadObjects;
 use crate::{archive, Taskman};
@@ -27,6 +28,7 @@ use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, EIO, ENOENT, ENOEXEC, ENOMEM
 use qsoe_abi::grants::{Abilities, GRANTS_PATH};
 use qsoe_abi::ipc::TaskmanBadge;
 use qsoe_abi::layout::{self, slot, ThreadArea, CNODE_BITS};
+use qsoe_abi::wire::SpawnPhase;
 use qsoe_abi::Pid;
 use sel4::{CNode, Endpoint, Error, Frame, PageTable, SchedContext, SchedControl, Tcb, VSpace};
 use sel4_root_task::println;
@@ -196,8 +198,10 @@ fn kernel(e: Error) -> Errno {
 
 /// Starts a program from the boot archive as a child of `parent`.
 pub fn spawn(tm: &mut Taskman, parent: Pid, req: &SpawnRequest) -> Result<Pid, Errno> {
+    let mut watch = Stopwatch::start();
     let new = decode_spawn(tm, parent, req)?;
-    perform_spawn(tm, parent, new)
+    watch.lap(&mut tm.spawn_profile, SpawnPhase::Plan);
+    perform_spawn(tm, parent, new, watch)
 }
 
 /// A spawn that can be done: everything about the new process decided.
@@ -278,7 +282,12 @@ fn decode_spawn<'a>(
 /// Makes the process decode decided: its block from the pool (`ENOMEM`
 /// when none is left that big), its objects, pages and thread; whatever
 /// fails gives back all it took.
-fn perform_spawn(tm: &mut Taskman, parent: Pid, new: NewProcess) -> Result<Pid, Errno> {
+fn perform_spawn(
+    tm: &mut Taskman,
+    parent: Pid,
+    new: NewProcess,
+    mut watch: Stopwatch,
+) -> Result<Pid, Errno> {
     let block = tm.objects.alloc_block(new.block_bits).map_err(|_| ENOMEM)?;
     let mut partial = Partial {
         block,
@@ -288,7 +297,11 @@ fn perform_spawn(tm: &mut Taskman, parent: Pid, new: NewProcess) -> Result<Pid, 
         asid_pool: None,
         temp: None,
     };
-    let built = build(tm, &mut partial, &new).and_then(|()| start(tm, &partial, &new));
+    let built = build(tm, &mut partial, &new, &mut watch).and_then(|()| {
+        let started = start(tm, &partial, &new);
+        watch.lap(&mut tm.spawn_profile, SpawnPhase::Start);
+        started
+    });
     if let Err(e) = built {
         undo(tm, partial);
         return Err(e);
@@ -315,6 +328,7 @@ fn perform_spawn(tm: &mut Taskman, parent: Pid, new: NewProcess) -> Result<Pid, 
     if new.round_robin {
         tm.next_core = new.core;
     }
+    tm.spawn_profile.spawns += 1;
     Ok(new.pid)
 }
 
@@ -344,7 +358,12 @@ fn auxv(load: &LoadPlan) -> Vec<(u64, u64)> {
 }
 
 /// Retypes every object from the block and fills and maps the pages.
-fn build(tm: &mut Taskman, partial: &mut Partial, new: &NewProcess) -> Result<(), Errno> {
+fn build(
+    tm: &mut Taskman,
+    partial: &mut Partial,
+    new: &NewProcess,
+    watch: &mut Stopwatch,
+) -> Result<(), Errno> {
     let NewProcess {
         pid,
         load,
@@ -414,6 +433,8 @@ fn build(tm: &mut Taskman, partial: &mut Partial, new: &NewProcess) -> Result<()
             .map_err(kernel)?,
     );
 
+    watch.lap(&mut tm.spawn_profile, SpawnPhase::Retype);
+
     let vspace = VSpace(at(obj::VSPACE));
     partial.tables = obj::PAGE_TABLES..frames_base;
     // `page_vaddrs` starts with the program's pages, in `load.pages` order.
@@ -433,16 +454,20 @@ fn build(tm: &mut Taskman, partial: &mut Partial, new: &NewProcess) -> Result<()
                     .map_err(kernel)?;
                 program_rights(page)
             }
-            _ => fill(
-                tm,
-                frame,
-                vaddr,
-                program_page,
-                load,
-                stack,
-                tp_offset,
-                image,
-            )?,
+            _ => {
+                let filled = fill(
+                    tm,
+                    frame,
+                    vaddr,
+                    program_page,
+                    load,
+                    stack,
+                    tp_offset,
+                    image,
+                )?;
+                watch.lap(&mut tm.spawn_profile, SpawnPhase::Copy);
+                filled
+            }
         };
         map_page(
             vspace,
@@ -453,6 +478,7 @@ fn build(tm: &mut Taskman, partial: &mut Partial, new: &NewProcess) -> Result<()
             leaf,
         )
         .map_err(kernel)?;
+        watch.lap(&mut tm.spawn_profile, SpawnPhase::Map);
     }
 
     let objects = &mut tm.objects;
@@ -488,6 +514,7 @@ fn build(tm: &mut Taskman, partial: &mut Partial, new: &NewProcess) -> Result<()
     if let Some(t) = partial.temp.take() {
         objects.free_slot(t);
     }
+    watch.lap(&mut tm.spawn_profile, SpawnPhase::Retype);
     Ok(())
 }
 
@@ -519,6 +546,7 @@ fn map_page(
 /// is one of those mapped on first touch and not mapped yet; answers
 /// whether it did (the fault reply then retries the access).
 pub fn demand_fault(tm: &mut Taskman, pid: Pid, addr: u64) -> bool {
+    let mut watch = Stopwatch::start();
     let Some(p) = tm.processes.get_mut(pid) else {
         return false;
     };
@@ -536,6 +564,7 @@ pub fn demand_fault(tm: &mut Taskman, pid: Pid, addr: u64) -> bool {
     match mapped {
         Ok(()) => {
             p.demand.mapped(page);
+            watch.lap(&mut tm.spawn_profile, SpawnPhase::Demand);
             true
         }
         Err(e) => {
@@ -734,10 +763,12 @@ fn release(tm: &mut Taskman, block: NodeId, leaf: Option<u64>, asid_pool: Option
 /// Takes back the objects of a process whose threads are all retired:
 /// its VSpace, block, top-level entry and ASID (see `release`).
 pub fn release_objects(tm: &mut Taskman, process: &Process) {
+    let mut watch = Stopwatch::start();
     release(
         tm,
         process.block,
         Some(process.leaf),
         Some(process.asid_pool),
     );
+    watch.lap(&mut tm.spawn_profile, SpawnPhase::Teardown);
 }

@@ -140,6 +140,13 @@ pub fn cores() -> u64 {
         .unwrap_or(0) as u64
 }
 
+/// What [`cycles`] counts in this boot, as taskman was told
+/// (`QSOE_CLOCK`): guest instructions under QEMU's `-icount`, else time.
+#[cfg(target_arch = "riscv64")]
+pub fn counts_instructions() -> bool {
+    libqsoe::args().getenv("QSOE_CLOCK") == Some("instructions")
+}
+
 /// `a / b` with two decimals, for `bench:` lines; `n/a` if `b` is 0.
 pub struct Ratio(pub u64, pub u64);
 

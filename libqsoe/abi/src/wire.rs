@@ -44,6 +44,7 @@ pub mod op {
     pub const THREAD_STATE: u64 = TAG | 18;
     /// With the reply object and the thread in the label (`reply_op`).
     pub const REPLY: u64 = TAG | 19;
+    pub const SPAWN_PROFILE: u64 = TAG | 20;
 }
 
 /// Where `op::REPLY` carries its reply object and thread.
@@ -105,6 +106,9 @@ pub enum Request<'a> {
     },
     Pause,
     Census,
+    /// Answers a [`SpawnProfile`] of the spawns and teardowns since the
+    /// last one asked for, and starts a new one.
+    SpawnProfile,
     /// Answers the chid, the channel cell (its slot in the caller's CSpace
     /// is `CHANNEL_BASE + cell`) and 1 if the calling thread now serves
     /// passively (its wake cap is at `CHANNEL_WAKE_BASE + cell`), else 0.
@@ -275,6 +279,7 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
         }),
         op::PAUSE => Ok(Request::Pause),
         op::CENSUS => Ok(Request::Census),
+        op::SPAWN_PROFILE => Ok(Request::SpawnProfile),
         op::CHANNEL_CREATE => Ok(Request::ChannelCreate {
             flags: uint(words, 0)?,
         }),
@@ -355,13 +360,13 @@ fn decode_spawn(words: &[u64]) -> Result<Spawn<'_>, Errno> {
 /// Writes a spawn request's words into `out` (the message registers);
 /// answers how many words the message has. `E2BIG` if the strings do not
 /// fit in one message, `EINVAL` if a string contains a NUL.
-pub fn encode_spawn<'s>(
+pub fn encode_spawn<'a, 'e>(
     out: &mut [u64],
     core: Option<u64>,
     block_bits: u8,
     path: &[u8],
-    argv: impl IntoIterator<Item = &'s [u8]>,
-    envp: impl IntoIterator<Item = &'s [u8]>,
+    argv: impl IntoIterator<Item = &'a [u8]>,
+    envp: impl IntoIterator<Item = &'e [u8]>,
 ) -> Result<usize, Errno> {
     let out = out.get_mut(..MAX_WORDS).ok_or(E2BIG)?;
     let (head, body) = out.split_at_mut(SPAWN_HEADER);
@@ -409,6 +414,86 @@ impl Packer<'_> {
         }
         s.iter().try_for_each(|&b| self.byte(b))?;
         self.byte(0)
+    }
+}
+
+/// Where taskman's spawn and teardown time goes, in cycle-counter ticks
+/// summed over a window (`op::SPAWN_PROFILE`): what a benchmark needs to
+/// see which phase to make cheaper next.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SpawnProfile {
+    /// Spawns that succeeded in the window.
+    pub spawns: u64,
+    /// Ticks per phase, in [`SpawnPhase`] order.
+    pub ticks: [u64; SpawnPhase::COUNT],
+}
+
+/// The phases of a spawn and of the teardown after its exit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpawnPhase {
+    /// Reading the ELF, planning objects and pages, building the stack.
+    Plan,
+    /// Retyping the objects from the block, the ASID, the capabilities.
+    Retype,
+    /// Filling the pages that are not the archive's own frames.
+    Copy,
+    /// Mapping pages and page tables.
+    Map,
+    /// Configuring the thread, its time and registers, and resuming it.
+    Start,
+    /// Pages mapped on first touch while the process ran.
+    Demand,
+    /// Revoking the block when the process ended.
+    Teardown,
+}
+
+impl SpawnPhase {
+    pub const COUNT: usize = 7;
+    pub const ALL: [SpawnPhase; Self::COUNT] = [
+        SpawnPhase::Plan,
+        SpawnPhase::Retype,
+        SpawnPhase::Copy,
+        SpawnPhase::Map,
+        SpawnPhase::Start,
+        SpawnPhase::Demand,
+        SpawnPhase::Teardown,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SpawnPhase::Plan => "plan",
+            SpawnPhase::Retype => "retype",
+            SpawnPhase::Copy => "copy",
+            SpawnPhase::Map => "map",
+            SpawnPhase::Start => "start",
+            SpawnPhase::Demand => "demand",
+            SpawnPhase::Teardown => "teardown",
+        }
+    }
+}
+
+impl SpawnProfile {
+    pub const WORDS: usize = 1 + SpawnPhase::COUNT;
+
+    pub fn add(&mut self, phase: SpawnPhase, ticks: u64) {
+        let t = &mut self.ticks[phase as usize];
+        *t = t.saturating_add(ticks);
+    }
+
+    pub fn to_words(&self) -> [u64; Self::WORDS] {
+        let mut w = [0; Self::WORDS];
+        w[0] = self.spawns;
+        w[1..].copy_from_slice(&self.ticks);
+        w
+    }
+
+    pub fn from_words(w: &[u64; Self::WORDS]) -> Self {
+        let mut ticks = [0; SpawnPhase::COUNT];
+        ticks.copy_from_slice(&w[1..]);
+        SpawnProfile {
+            spawns: w[0],
+            ticks,
+        }
     }
 }
 
@@ -743,6 +828,24 @@ mod tests {
             }
             let _ = decode(label, &words);
         }
+    }
+
+    #[test]
+    fn spawn_profile_round_trips_in_phase_order() {
+        let mut p = SpawnProfile {
+            spawns: 3,
+            ..Default::default()
+        };
+        for (i, phase) in SpawnPhase::ALL.into_iter().enumerate() {
+            assert_eq!(phase as usize, i);
+            p.add(phase, 10 + i as u64);
+        }
+        p.add(SpawnPhase::Map, u64::MAX);
+        let w = p.to_words();
+        assert_eq!(w[0], 3);
+        assert_eq!(w[1 + SpawnPhase::Map as usize], u64::MAX);
+        assert_eq!(SpawnProfile::from_words(&w), p);
+        assert_eq!(decode(op::SPAWN_PROFILE, &[]), Ok(Request::SpawnProfile));
     }
 
     #[test]

@@ -94,9 +94,10 @@ fn default_manifest_packs_once_its_programs_exist() {
     );
     assert_eq!(contents("etc/init/test"), b"/bin/qsoe-test");
     assert_eq!(contents("etc/init/bench"), b"/bin/qsoe-bench");
-    // Only init and the test suite may take a census.
+    // Only init, the test suite and the benchmark may take a census.
     assert_eq!(
         contents("etc/grants"),
-        b"/sbin/init\x1fcensus\n/bin/greedy-granted\x1fcensus\n/bin/qsoe-test\x1fcensus"
+        b"/sbin/init\x1fcensus\n/bin/greedy-granted\x1fcensus\n/bin/qsoe-test\x1fcensus\n\
+          /bin/qsoe-bench\x1fcensus\n/bin/bench-peer\x1fcensus"
     );
 }

@@ -19,17 +19,19 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Arguments, Trial};
 
 use console::{Console, Outcome, Report, Termination};
-use qemu::Launch;
+use qemu::{Clock, Launch};
 
 const USAGE: &str = "\
 usage:
   qemu-harness run <image> [--append TEXT]
   qemu-harness test <image> [--timeout SECS] [--append TEXT] [--log PATH] [--label NAME] [FILTER and other libtest options...]
-  qemu-harness bench <image> [--timeout SECS] [--append TEXT] [--log PATH]
+  qemu-harness bench <image> [--exact] [--timeout SECS] [--append TEXT] [--log PATH]
 
 run    boots interactively (quit QEMU with Ctrl-A x)
 test   runs the in-guest suite and reports it like `cargo test`
 bench  runs the in-guest benchmarks and prints their `bench: ` lines
+--exact    (bench) boots the exact kernel's image on its harts under -icount, where
+           the guest's cycle counter counts instructions (qsoe.clock=instructions)
 --timeout  kills QEMU after SECS seconds (default 300)
 --append   extra kernel command line words, after the mode
 --log      where the console goes (default: qemu-test.log or qemu-bench.log beside the image)
@@ -58,6 +60,8 @@ struct Options {
     log: Option<PathBuf>,
     /// Names the boot in the summary line and the default log.
     label: Option<String>,
+    /// How the guest's cycle counter counts (`--exact`: instructions).
+    clock: Clock,
     /// Everything else, for libtest-mimic (test mode only).
     rest: Vec<String>,
 }
@@ -104,6 +108,7 @@ fn parse(args: Vec<String>) -> Result<Options, String> {
         append: None,
         log: None,
         label: None,
+        clock: Clock::Host,
         rest: Vec::new(),
     };
     while let Some(arg) = args.next() {
@@ -125,6 +130,10 @@ fn parse(args: Vec<String>) -> Result<Options, String> {
             }
             "--log" => options.log = Some(value()?.into()),
             "--label" => options.label = Some(value()?),
+            "--exact" if mode == Mode::Bench => {
+                options.clock = Clock::Instructions;
+                options.label.get_or_insert_with(|| "exact".to_owned());
+            }
             _ => options.rest.push(arg),
         }
     }
@@ -177,7 +186,18 @@ fn boot(
     mode: &str,
     mut echo: impl FnMut(&str, &Console),
 ) -> Result<(Console, Termination), String> {
-    let launch = Launch::headless(&options.image, &bootargs(mode, options.append.as_deref()));
+    let append = match options.clock {
+        Clock::Host => options.append.clone(),
+        Clock::Instructions => Some(match &options.append {
+            Some(text) => format!("qsoe.clock=instructions {text}"),
+            None => "qsoe.clock=instructions".to_owned(),
+        }),
+    };
+    let launch = Launch::headless(
+        &options.image,
+        options.clock,
+        &bootargs(mode, append.as_deref()),
+    );
     let log_path = options.log.clone().unwrap_or_else(|| {
         let dir = options.image.parent().unwrap_or(Path::new(""));
         match &options.label {
@@ -365,6 +385,7 @@ mod tests {
                 append: Some("a b".to_owned()),
                 log: Some("x.log".into()),
                 label: Some("r".to_owned()),
+                clock: Clock::Host,
                 rest: args("smp --exact"),
             }
         );
@@ -386,6 +407,14 @@ mod tests {
         ] {
             assert!(parse(args(line)).is_err(), "accepted `{line}`");
         }
+    }
+
+    #[test]
+    fn bench_exact_boots_under_icount_with_its_own_log_label() {
+        let options = parse(args("bench img --exact")).unwrap();
+        assert_eq!(options.clock, Clock::Instructions);
+        assert_eq!(options.label.as_deref(), Some("exact"));
+        assert_eq!(parse(args("bench img")).unwrap().clock, Clock::Host);
     }
 
     #[test]

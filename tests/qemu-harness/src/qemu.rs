@@ -11,7 +11,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use sel4_config::platform::{HARTS, MEMORY_MIB, QEMU_MACHINE, SEL4_ARCH};
+use sel4_config::platform::{EXACT_HARTS, HARTS, MEMORY_MIB, QEMU_MACHINE, SEL4_ARCH};
 
 use crate::console::{Console, Phase, Termination};
 
@@ -27,15 +27,29 @@ pub struct Launch {
     args: Vec<OsString>,
 }
 
+/// How the board runs the guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// Every hart, multi-threaded TCG: `rdcycle` reads host time.
+    Host,
+    /// The exact kernel's harts under `-icount`: `rdcycle` counts guest
+    /// instructions, the same in every boot.
+    Instructions,
+}
+
 impl Launch {
-    fn board(image: &Path) -> Self {
+    fn board(image: &Path, clock: Clock) -> Self {
+        let harts = match clock {
+            Clock::Host => HARTS,
+            Clock::Instructions => EXACT_HARTS,
+        };
         let args = [
             "-machine",
             QEMU_MACHINE,
             "-cpu",
             "rv64",
             "-smp",
-            &HARTS.to_string(),
+            &harts.to_string(),
             "-m",
             &MEMORY_MIB.to_string(),
             "-bios",
@@ -46,9 +60,13 @@ impl Launch {
         .map(OsString::from)
         .chain([image.as_os_str().to_owned()])
         .collect();
-        Launch {
+        let launch = Launch {
             program: format!("qemu-system-{SEL4_ARCH}"),
             args,
+        };
+        match clock {
+            Clock::Host => launch,
+            Clock::Instructions => launch.with(&["-icount", "shift=0,align=off"]),
         }
     }
 
@@ -59,7 +77,7 @@ impl Launch {
 
     /// For a person: the serial console and QEMU's monitor on the terminal.
     pub fn interactive(image: &Path, append: Option<&str>) -> Self {
-        let launch = Self::board(image).with(&["-nographic"]);
+        let launch = Self::board(image, Clock::Host).with(&["-nographic"]);
         match append {
             Some(text) => launch.with(&["-append", text]),
             None => launch,
@@ -69,8 +87,8 @@ impl Launch {
     /// For the harness: only the serial console, on stdout; a reboot ends
     /// QEMU so a crashing guest cannot loop. `bootargs` reach the guest as
     /// `/chosen/bootargs`.
-    pub fn headless(image: &Path, bootargs: &str) -> Self {
-        Self::board(image).with(&[
+    pub fn headless(image: &Path, clock: Clock, bootargs: &str) -> Self {
+        Self::board(image, clock).with(&[
             "-display",
             "none",
             "-monitor",
@@ -204,7 +222,8 @@ mod tests {
 
     #[test]
     fn board_comes_from_the_platform_description() {
-        let line = Launch::headless(Path::new("build/image"), "qsoe.mode=test").to_string();
+        let line =
+            Launch::headless(Path::new("build/image"), Clock::Host, "qsoe.mode=test").to_string();
         assert_eq!(
             line,
             format!(
@@ -213,6 +232,13 @@ mod tests {
                  -monitor none -serial stdio -no-reboot -append qsoe.mode=test"
             )
         );
+    }
+
+    #[test]
+    fn exact_clock_boots_the_exact_harts_under_icount() {
+        let line = Launch::headless(Path::new("img"), Clock::Instructions, "x").to_string();
+        assert!(line.contains(&format!("-smp {EXACT_HARTS} ")), "{line}");
+        assert!(line.contains("-icount shift=0,align=off"), "{line}");
     }
 
     #[test]

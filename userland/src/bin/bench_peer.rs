@@ -7,7 +7,7 @@
 //! - `bench-peer client PID CHID_P CHID_F MODE`: times the series below
 //!   against that server and prints `bench:` lines; MODE `same` (the
 //!   client on the server's core, also timing spawn) or `cross` (on
-//!   another core, `MsgSend` alone; it stops the server after).
+//!   another core, `MsgSend` alone).
 //!
 //! Each server thread has two phases, switched by the client. In the raw
 //! phase it answers raw seL4 calls on its channel's endpoint with
@@ -22,9 +22,11 @@
 #![no_std]
 #![no_main]
 
+use core::fmt::Display;
 use core::sync::atomic::{AtomicI32, Ordering::SeqCst};
 use libqsoe::abi::ipc::Coid;
 use libqsoe::abi::layout::slot;
+use libqsoe::abi::wire::{SpawnPhase, SpawnProfile};
 use libqsoe::neutrino::{
     channel_endpoint, chf, flush_reply, reply_alone, ChannelCreate, ConnectAttach, MsgInfo,
     MsgReceive, MsgReply, MsgSend, MsgSendPulse,
@@ -161,48 +163,78 @@ fn client(pid: Pid, chids: [i32; 2], mode: &[u8]) -> i32 {
         return 4;
     };
     let f = fastest.0;
+    let out = Lines::for_this_boot();
     if cross {
-        println!("bench: msgsend_cross_core_cycles {}", f[MSGSEND_PASSIVE]);
-        let stopped = [passive, fixed]
-            .iter()
-            .all(|&c| MsgSend(c, b"stop", &mut []).is_ok());
-        return if stopped { 0 } else { 5 };
+        out.figure("msgsend_cross_core", f[MSGSEND_PASSIVE]);
+        return 0;
     }
-    // The cross-core client finds both servers in the QNX phase.
+    // Both servers are left in the QNX phase, for the next client.
     for coid in [passive, fixed] {
         let cap = Coid::decode(coid).map_or(0, |c| c.slot());
         sel4_sys::call(cap, MessageInfo::new(SWITCH, 0, 0, 0), [0; 4]);
     }
-    println!("bench: raw_fastpath_cycles {}", f[RAW_FASTPATH]);
-    println!("bench: raw_active_cycles {}", f[RAW_ACTIVE]);
-    println!("bench: msgsend_passive_cycles {}", f[MSGSEND_PASSIVE]);
-    println!("bench: msgsend_active_cycles {}", f[MSGSEND_ACTIVE]);
-    println!(
-        "bench: pulse_cycles {}",
-        f[PULSE_THEN_MSGSEND].saturating_sub(f[MSGSEND_PASSIVE])
+    out.figure("raw_fastpath", f[RAW_FASTPATH]);
+    out.figure("raw_active", f[RAW_ACTIVE]);
+    out.figure("msgsend_passive", f[MSGSEND_PASSIVE]);
+    out.figure("msgsend_active", f[MSGSEND_ACTIVE]);
+    out.figure(
+        "pulse",
+        f[PULSE_THEN_MSGSEND].saturating_sub(f[MSGSEND_PASSIVE]),
     );
-    println!(
-        "bench: raw_active_vs_raw_fastpath {}",
-        Ratio(f[RAW_ACTIVE], f[RAW_FASTPATH])
+    out.ratio("raw_active_vs_raw_fastpath", f[RAW_ACTIVE], f[RAW_FASTPATH]);
+    out.ratio(
+        "msgsend_active_vs_raw_active",
+        f[MSGSEND_ACTIVE],
+        f[RAW_ACTIVE],
     );
-    println!(
-        "bench: msgsend_active_vs_raw_active {}",
-        Ratio(f[MSGSEND_ACTIVE], f[RAW_ACTIVE])
+    out.ratio(
+        "msgsend_vs_raw_fastpath",
+        f[MSGSEND_PASSIVE],
+        f[RAW_FASTPATH],
     );
-    println!(
-        "bench: msgsend_vs_raw_fastpath {}",
-        Ratio(f[MSGSEND_PASSIVE], f[RAW_FASTPATH])
+    let Some((per_spawn, profile)) = spawn_exit_wait() else {
+        return 6;
+    };
+    out.figure("spawn_exit_wait", per_spawn);
+    out.ratio(
+        "spawn_exit_wait_in_raw_active_roundtrips",
+        per_spawn,
+        f[RAW_ACTIVE],
     );
-    match spawn_exit_wait() {
-        Some(c) => {
-            println!("bench: spawn_exit_wait_cycles {c}");
-            println!(
-                "bench: spawn_exit_wait_in_raw_active_roundtrips {}",
-                c / f[RAW_ACTIVE].max(1)
-            );
-            0
+    // Where a spawn's time goes inside taskman, per spawn; the rest is
+    // the requests' IPC, scheduling, `/bin/true` itself and `waitpid`.
+    let mut inside = 0;
+    for phase in SpawnPhase::ALL {
+        let per = profile.ticks[phase as usize] / SPAWNS;
+        inside += per;
+        out.figure(format_args!("spawn_phase_{}", phase.name()), per);
+    }
+    out.figure("spawn_phase_other", per_spawn.saturating_sub(inside));
+    0
+}
+
+/// How this boot's lines are named: by what the cycle counter counts.
+/// Exact boots (guest instructions, `QSOE_CLOCK=instructions`) print the
+/// headline ratios; host-time boots mark theirs `_host_time`.
+struct Lines {
+    exact: bool,
+}
+
+impl Lines {
+    fn for_this_boot() -> Self {
+        Lines {
+            exact: qsoe_userland::counts_instructions(),
         }
-        None => 6,
+    }
+
+    fn figure(&self, name: impl Display, value: u64) {
+        let unit = if self.exact { "instructions" } else { "cycles" };
+        println!("bench: {name}_{unit} {value}");
+    }
+
+    fn ratio(&self, name: &str, a: u64, b: u64) {
+        let suffix = if self.exact { "" } else { "_host_time" };
+        println!("bench: {name}{suffix} {}", Ratio(a, b));
     }
 }
 
@@ -262,18 +294,22 @@ fn msgsend_batch(coid: i32, pulse: bool, to_raw: bool) -> Option<u64> {
     Some(per)
 }
 
-/// Cycles per spawn, exit and wait of `/bin/true` on this core.
-fn spawn_exit_wait() -> Option<u64> {
+/// Cycles per spawn, exit and wait of `/bin/true` on this core, and
+/// taskman's profile of those spawns.
+fn spawn_exit_wait() -> Option<(u64, SpawnProfile)> {
     let argv: [&[u8]; 1] = [b"true"];
     let none: [&[u8]; 0] = [];
     let options = SpawnOptions {
         core: Some(0),
         block_bits: 0,
     };
+    taskman::spawn_profile().ok()?;
     let start = cycles();
     for _ in 0..SPAWNS {
         let pid = taskman::spawn("/bin/true", argv, none, options).ok()?;
         taskman::waitpid(pid, 0).ok()?;
     }
-    Some((cycles() - start) / SPAWNS)
+    let per = (cycles() - start) / SPAWNS;
+    let profile = taskman::spawn_profile().ok()?;
+    (profile.spawns == SPAWNS).then_some((per, profile))
 }

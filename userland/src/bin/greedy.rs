@@ -2,6 +2,7 @@
 //! security tests.
 //!
 //! - `census`: asks for a census; exits 0 if it got one, else the errno.
+//! - `spawn-profile`: the same for taskman's spawn profile.
 //! - `spawn PATH ARG...`: runs PATH with the arguments and exits with its
 //!   exit status (128 + the signal if it was killed).
 //! - `bomb BITS [DEPTH CHID]`: spawns copies of itself (three at most,
@@ -41,6 +42,10 @@ fn main() -> i32 {
     let int = |i| parse_int(arg(i));
     match arg(1) {
         b"census" => match taskman::census() {
+            Ok(_) => 0,
+            Err(e) => e.0 as i32,
+        },
+        b"spawn-profile" => match taskman::spawn_profile() {
             Ok(_) => 0,
             Err(e) => e.0 as i32,
         },

@@ -1,12 +1,13 @@
 //! Benchmarks that need processes. Prints `bench:` lines; never fails on
 //! a number. The IPC series run between the same two processes,
 //! `/bin/bench-peer serve` and `/bin/bench-peer client` (see there): both
-//! on core 0, then the client again on core 1.
+//! on core 0, then, if there is a second core, the client again on core 1.
 
 #![no_std]
 #![no_main]
 
 use libqsoe::fmt::FmtBuf;
+use libqsoe::neutrino::{ConnectAttach, MsgSend};
 use libqsoe::println;
 use libqsoe::taskman::{self, SpawnOptions};
 use libqsoe::Pid;
@@ -25,8 +26,8 @@ fn main() -> i32 {
 
 fn run() -> Result<(), &'static str> {
     let (server, chids) = start_server()?;
-    let client_core = if qsoe_userland::cores() > 1 { 1 } else { 0 };
-    for (mode, core) in [(&b"same"[..], 0), (b"cross", client_core)] {
+    let cross = (qsoe_userland::cores() > 1).then_some((&b"cross"[..], 1));
+    for (mode, core) in [(&b"same"[..], 0)].into_iter().chain(cross) {
         let pid = FmtBuf::<16>::from_display(server);
         let p = FmtBuf::<16>::from_display(chids[0]);
         let f = FmtBuf::<16>::from_display(chids[1]);
@@ -41,16 +42,22 @@ fn run() -> Result<(), &'static str> {
         let client = spawn(&argv, core).map_err(|_| "spawn the client")?;
         wait_ok(client)?;
     }
+    // Each client leaves both server threads in their QNX phase.
+    for chid in chids {
+        let coid = ConnectAttach(0, server, chid, 0, 0).map_err(|_| "attach to the server")?;
+        MsgSend(coid, b"stop", &mut []).map_err(|_| "stop the server")?;
+    }
     wait_ok(server)
 }
 
 fn spawn(argv: &[&[u8]], core: u64) -> Result<Pid, libqsoe::errno::Errno> {
-    let none: [&[u8]; 0] = [];
     let options = SpawnOptions {
         core: Some(core),
         block_bits: 0,
     };
-    taskman::spawn("/bin/bench-peer", argv.iter().copied(), none, options)
+    // The environment says what the cycle counter counts (`QSOE_CLOCK`).
+    let env = libqsoe::args().env();
+    taskman::spawn("/bin/bench-peer", argv.iter().copied(), env, options)
 }
 
 fn wait_ok(pid: Pid) -> Result<(), &'static str> {

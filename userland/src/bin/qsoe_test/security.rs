@@ -112,6 +112,11 @@ pub fn census_needs_grant() -> Outcome {
     expect_exit(status, EPERM.0 as i32)?;
     let status = run("/bin/greedy-granted", &[b"greedy", b"census"])?;
     expect_exit(status, 0)?;
+    // The spawn profile (timing of the whole system) needs the same grant.
+    let status = run("/bin/greedy", &[b"greedy", b"spawn-profile"])?;
+    expect_exit(status, EPERM.0 as i32)?;
+    let status = run("/bin/greedy-granted", &[b"greedy", b"spawn-profile"])?;
+    expect_exit(status, 0)?;
     // A granted program started by a parent without the grant gets none.
     let argv: [&[u8]; 4] = [b"greedy", b"spawn", b"/bin/greedy-granted", b"census"];
     let status = run("/bin/greedy", &argv)?;
