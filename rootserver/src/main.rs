@@ -87,6 +87,8 @@ pub struct Taskman {
     pub heap: heap::HeapGrowth,
     /// Where spawn and teardown time went since a benchmark last asked.
     pub spawn_profile: qsoe_abi::wire::SpawnProfile,
+    /// The boot archive's files, by name.
+    pub archive: archive::Archive,
 }
 
 impl Taskman {
@@ -145,6 +147,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         headroom: heap::Headroom::Enough,
         heap: heap::HeapGrowth::default(),
         spawn_profile: Default::default(),
+        archive: archive::Archive::index(),
     };
     if let Err(e) = console::attach_uart(&mut tm) {
         println!("taskman: no UART for the console ({e:?})");
@@ -232,7 +235,10 @@ fn start_init(tm: &mut Taskman, mode: Mode) -> Result<qsoe_abi::Pid, qsoe_abi::e
         Mode::Test => "test",
         Mode::Bench => "bench",
     };
-    let commands = archive::find(&alloc::format!("/etc/init/{mode_name}")).unwrap_or(&[]);
+    let commands = tm
+        .archive
+        .find(&alloc::format!("/etc/init/{mode_name}"))
+        .unwrap_or(&[]);
     let argv = taskman_core::init_commands::init_argv(b"/sbin/init", commands);
     let mut envp = alloc::vec![
         alloc::format!("QSOE_MODE={mode_name}"),

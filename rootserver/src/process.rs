@@ -228,7 +228,7 @@ fn decode_spawn<'a>(
     req: &SpawnRequest<'a>,
 ) -> Result<NewProcess<'a>, Errno> {
     let path = core::str::from_utf8(req.path).map_err(|_| ENOENT)?;
-    let image = archive::find(path).ok_or(ENOENT)?;
+    let image = tm.archive.find(path).ok_or(ENOENT)?;
     let load = elf_plan::plan(
         image,
         layout::PROGRAM_START..layout::PROGRAM_END,
@@ -340,7 +340,7 @@ fn abilities(tm: &Taskman, parent: Pid, path: &str) -> Abilities {
         Some(p) => p.abilities,
         None => Abilities::ALL,
     };
-    let grants = archive::find(GRANTS_PATH).unwrap_or(&[]);
+    let grants = tm.archive.find(GRANTS_PATH).unwrap_or(&[]);
     Abilities::granted(grants, path.as_bytes()).intersection(held)
 }
 

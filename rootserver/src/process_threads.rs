@@ -14,7 +14,7 @@ use crate::calls::{Parked, Via};
 use crate::kernel_error::refused;
 use crate::process::{Process, ThreadSetup};
 use crate::thread_objects::*;
-use crate::{archive, Taskman};
+use crate::Taskman;
 use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EDEADLK, EINVAL, ENOMEM, ESRCH};
 use qsoe_abi::ipc::{error_label, TaskmanBadge};
 use qsoe_abi::layout::ThreadArea;
@@ -90,7 +90,7 @@ fn build(
 
     let p = tm.processes.get(pid).ok_or(ESRCH)?;
     let (core, tp_offset, tls) = (p.core, p.tp_offset, p.tls);
-    let image = archive::find(&p.path).ok_or(EINVAL)?;
+    let image = tm.archive.find(&p.path).ok_or(EINVAL)?;
     let (cnode, vspace) = (CNode(p.object(obj::CNODE)), VSpace(p.object(obj::VSPACE)));
     let area = ThreadArea::of(index);
     let page = Frame(t.slots[THREAD_PAGE]);
