@@ -8,6 +8,7 @@
 mod console;
 #[cfg(target_arch = "riscv64")]
 mod lock;
+mod message;
 #[cfg(target_arch = "riscv64")]
 pub mod neutrino;
 #[cfg(target_arch = "riscv64")]

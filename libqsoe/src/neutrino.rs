@@ -20,6 +20,7 @@
 
 use crate::errno::{Errno, E2BIG, EBADF, EBUSY, EINVAL, ESRCH, ESRVRFAULT};
 use crate::lock::{Guard, SpinLock};
+use crate::message::{self, load, scatter, unload};
 use crate::taskman;
 use crate::this_thread::{self as thread, DeferredReply};
 use crate::Pid;
@@ -31,7 +32,7 @@ use qsoe_abi::ipc::{
 };
 use qsoe_abi::layout::slot;
 use qsoe_abi::wire::op;
-use sel4_sys::{ipc_buffer, MessageInfo, Word};
+use sel4_sys::{MessageInfo, Word};
 
 pub use qsoe_abi::ipc::{chf, pulse_code, SIDE_CHANNEL as _NTO_SIDE_CHANNEL, SYSMGR_COID};
 
@@ -79,7 +80,7 @@ struct ReplySlot {
     scoid: i32,
     chid: i32,
     /// The message as received, for `MsgRead`.
-    received: [u8; MAX_MSG_BYTES],
+    received: [Word; MAX_MSG_WORDS],
     received_len: usize,
     /// The reply being built by `MsgWrite`.
     reply: [u8; MAX_MSG_BYTES],
@@ -98,6 +99,8 @@ struct Tables {
     replies: [ReplySlot; REPLY_OBJECTS],
     /// `_PULSE_CODE_UNBLOCK` pulses not yet received, each with its chid.
     unblocks: [Option<(i32, Pulse)>; REPLY_OBJECTS],
+    /// How many of `unblocks` are queued, so a receive looks only then.
+    unblocks_queued: usize,
 }
 
 const EMPTY_REPLY: ReplySlot = ReplySlot {
@@ -106,11 +109,14 @@ const EMPTY_REPLY: ReplySlot = ReplySlot {
     client: 0,
     scoid: 0,
     chid: 0,
-    received: [0; MAX_MSG_BYTES],
+    received: [0; MAX_MSG_WORDS],
     received_len: 0,
     reply: [0; MAX_MSG_BYTES],
     reply_len: 0,
 };
+
+/// Words of the longest message.
+const MAX_MSG_WORDS: usize = MAX_MSG_BYTES / 8;
 
 /// All zeros in the image, so it lands in `.bss` and spawn copies none of
 /// it; `tables` opens what every process is born with on first use.
@@ -121,6 +127,7 @@ static TABLES: SpinLock<Tables> = SpinLock::new(Tables {
     channels: [None; MAX_CHANNELS],
     replies: [EMPTY_REPLY; REPLY_OBJECTS],
     unblocks: [None; REPLY_OBJECTS],
+    unblocks_queued: 0,
 });
 
 /// The process's tables, locked. Every process is born with fds 0, 1, 2
@@ -176,6 +183,18 @@ impl Tables {
             .ok_or(EBADF)
     }
 
+    /// `channel_cell`, trying the cell this thread last received on first.
+    fn receive_cell(&self, chid: i32) -> Result<usize, Errno> {
+        let state = thread::current();
+        let (last, cell) = state.last_channel;
+        if last == chid && self.channels[cell as usize].is_some_and(|(c, _)| c == chid) {
+            return Ok(cell as usize);
+        }
+        let cell = self.channel_cell(chid)?;
+        state.last_channel = (chid, cell as u8);
+        Ok(cell)
+    }
+
     /// The reply slot a live rcvid names, whatever its state.
     fn named(&mut self, rcvid: i32) -> Option<(usize, &mut ReplySlot)> {
         let r = Rcvid::decode(rcvid)?;
@@ -203,7 +222,7 @@ impl Tables {
         if let Some((k, slot)) = self.named(rcvid) {
             if slot.state == ReplyState::Gone {
                 slot.state = ReplyState::Free;
-                self.unblocks[k] = None;
+                self.queue_unblock(k, None);
                 return Err(ESRCH);
             }
         }
@@ -235,18 +254,30 @@ impl Tables {
                 scoid: r.scoid,
             };
             if unblock {
-                self.unblocks[k] = Some((chid, pulse));
+                self.queue_unblock(k, Some((chid, pulse)));
             }
         }
     }
 
+    /// Sets (or with `None` clears) the unblock pulse of reply object `k`.
+    fn queue_unblock(&mut self, k: usize, pulse: Option<(i32, Pulse)>) {
+        let was = core::mem::replace(&mut self.unblocks[k], pulse);
+        self.unblocks_queued =
+            self.unblocks_queued + pulse.is_some() as usize - was.is_some() as usize;
+    }
+
     /// An `_PULSE_CODE_UNBLOCK` pulse waiting for a receive on `chid`.
     fn take_unblock(&mut self, chid: i32) -> Option<Pulse> {
-        let u = self
+        if self.unblocks_queued == 0 {
+            return None;
+        }
+        let k = self
             .unblocks
-            .iter_mut()
-            .find(|u| u.is_some_and(|(c, _)| c == chid))?;
-        u.take().map(|(_, p)| p)
+            .iter()
+            .position(|u| u.is_some_and(|(c, _)| c == chid))?;
+        let (_, pulse) = self.unblocks[k]?;
+        self.queue_unblock(k, None);
+        Some(pulse)
     }
 }
 
@@ -259,57 +290,6 @@ pub use crate::this_thread::flush_reply;
 /// A deferred reply has gone out: its reply object is free again.
 fn replied(reply: usize) {
     tables().replies[reply].state = ReplyState::Free;
-}
-
-/// Puts `parts` into the message registers; answers the byte count.
-fn load(parts: &[&[u8]]) -> Result<(usize, [Word; 4]), Errno> {
-    let total: usize = parts.iter().map(|p| p.len()).sum();
-    if total > MAX_MSG_BYTES {
-        return Err(E2BIG);
-    }
-    // SAFETY: the runtime gave this thread its IPC buffer.
-    let buffer = unsafe { &mut *ipc_buffer() };
-    let words = total.div_ceil(8);
-    buffer.msg[..words].fill(0);
-    let bytes = as_bytes_mut(&mut buffer.msg[..words]);
-    let mut at = 0;
-    for p in parts {
-        bytes[at..at + p.len()].copy_from_slice(p);
-        at += p.len();
-    }
-    let mut mrs = [0; 4];
-    mrs.copy_from_slice(&buffer.msg[..4]);
-    Ok((total, mrs))
-}
-
-/// Copies a received message (first words in `mrs`) into `parts`;
-/// answers the bytes copied.
-fn unload(mrs: [Word; 4], bytes: usize, parts: &mut [&mut [u8]]) -> usize {
-    // SAFETY: as in `load`.
-    let buffer = unsafe { &mut *ipc_buffer() };
-    buffer.msg[..4].copy_from_slice(&mrs);
-    scatter(
-        &as_bytes_mut(&mut buffer.msg[..bytes.div_ceil(8)])[..bytes],
-        parts,
-    )
-}
-
-/// Copies `src` into `parts` in order, as far as they reach; answers the
-/// bytes copied.
-fn scatter(mut src: &[u8], parts: &mut [&mut [u8]]) -> usize {
-    let mut copied = 0;
-    for p in parts.iter_mut() {
-        let n = p.len().min(src.len());
-        p[..n].copy_from_slice(&src[..n]);
-        src = &src[n..];
-        copied += n;
-    }
-    copied
-}
-
-fn as_bytes_mut(words: &mut [Word]) -> &mut [u8] {
-    // SAFETY: words are plain bytes; the length covers exactly them.
-    unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast(), words.len() * 8) }
 }
 
 /// `ChannelCreate`: a channel owned by this process. Its pulses wake the
@@ -332,9 +312,9 @@ pub fn ChannelDestroy(chid: i32) -> Result<(), Errno> {
             *c = None;
         }
     }
-    for u in t.unblocks.iter_mut() {
-        if u.is_some_and(|(c, _)| c == chid) {
-            *u = None;
+    for k in 0..REPLY_OBJECTS {
+        if t.unblocks[k].is_some_and(|(c, _)| c == chid) {
+            t.queue_unblock(k, None);
         }
     }
     Ok(())
@@ -387,12 +367,13 @@ pub fn MsgSend(coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> Result<i32, Errno> {
 pub fn MsgSendv(coid: i32, siov: &[&[u8]], riov: &mut [&mut [u8]]) -> Result<i32, Errno> {
     let c = connection(coid)?;
     flush_reply();
-    let (bytes, mrs) = load(siov)?;
-    let info = MessageInfo::new(message_label(bytes), 0, 0, bytes.div_ceil(8) as Word);
-    let answer = sel4_sys::call(c.slot(), info, mrs);
+    let msg = load(siov)?;
+    let info = MessageInfo::new(message_label(msg.bytes), 0, 0, msg.words());
+    let answer = sel4_sys::call(c.slot(), info, msg.mrs);
     match decode_answer(answer.info.label()) {
         Answer::Reply { status, bytes } => {
-            unload(answer.mrs, bytes, riov);
+            let carried = answer.info.length() as usize * 8;
+            unload(&answer.mrs, bytes.min(carried), riov);
             Ok(status)
         }
         Answer::Error(e) => Err(e),
@@ -442,7 +423,7 @@ pub fn MsgReceivev(
     loop {
         let (endpoint, k) = {
             let mut t = tables();
-            let endpoint = slot::CHANNEL_BASE + t.channel_cell(chid)? as u64;
+            let endpoint = slot::CHANNEL_BASE + t.receive_cell(chid)? as u64;
             if let Some(pulse) = t.take_unblock(chid) {
                 drop(t);
                 return Ok(deliver_pulse(chid, pulse, iov, info));
@@ -510,10 +491,13 @@ fn received(
 ) -> i32 {
     let who = ConnectionBadge::decode(msg.badge);
     let bytes = message_bytes(msg.info.label()).min(msg.info.length() as usize * 8);
+    unload(&msg.mrs, bytes, iov);
     let mut t = tables();
     let r = &mut t.replies[k];
-    r.received_len = unload(msg.mrs, bytes, &mut [&mut r.received[..]]);
-    scatter(&r.received[..r.received_len], iov);
+    r.received[..4].copy_from_slice(&msg.mrs);
+    let spilled = message::spilled_words(bytes);
+    r.received[4..4 + spilled.len()].copy_from_slice(spilled);
+    r.received_len = bytes;
     r.state = ReplyState::Held;
     r.client = who.pid;
     r.scoid = who.scoid;
@@ -539,7 +523,10 @@ fn received(
 pub fn MsgRead(rcvid: i32, msg: &mut [u8], offset: usize) -> Result<usize, Errno> {
     let mut t = tables();
     let (_, r) = t.held(rcvid)?;
-    let from = r.received.get(offset..r.received_len).unwrap_or(&[]);
+    let len = r.received_len;
+    let from = message::as_bytes_mut(&mut r.received)
+        .get(offset..len)
+        .unwrap_or(&[]);
     let n = from.len().min(msg.len());
     msg[..n].copy_from_slice(&from[..n]);
     Ok(n)
@@ -578,8 +565,8 @@ pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
     flush_reply();
     let mut t = tables();
     let (k, r) = t.answerable(rcvid)?;
-    let (bytes, mrs) = if r.reply_len == 0 {
-        // Nothing from MsgWrite: straight into the IPC buffer.
+    let msg = if r.reply_len == 0 {
+        // Nothing from MsgWrite: straight into the message.
         load(iov)?
     } else {
         let mut at = 0;
@@ -589,8 +576,8 @@ pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
         }
         load(&[&r.reply[..r.reply_len.max(at)]])?
     };
-    let info = MessageInfo::new(reply_label(status, bytes), 0, 0, bytes.div_ceil(8) as Word);
-    defer(&mut t, k, info, mrs);
+    let info = MessageInfo::new(reply_label(status, msg.bytes), 0, 0, msg.words());
+    defer(&mut t, k, info, msg.mrs);
     Ok(())
 }
 

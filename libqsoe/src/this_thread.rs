@@ -28,6 +28,9 @@ pub(crate) struct ThreadState {
     pub deferred: Option<DeferredReply>,
     /// Whether the thread serves passively (its first channel made it so).
     pub passive: bool,
+    /// The chid and channel cell this thread last received on: a guess
+    /// `MsgReceive` checks against the tables before it searches them.
+    pub last_channel: (i32, u8),
 }
 
 struct InitialThread(UnsafeCell<ThreadState>);
@@ -38,6 +41,7 @@ static INITIAL: InitialThread = InitialThread(UnsafeCell::new(ThreadState {
     tid: 0,
     deferred: None,
     passive: false,
+    last_channel: (0, 0),
 }));
 
 /// The running thread's state.

@@ -36,6 +36,7 @@ extern "C" fn run_thread(f: ThreadFn, arg: usize, tid: Word) -> ! {
         tid: tid as i32,
         deferred: None,
         passive: false,
+        last_channel: (0, 0),
     };
     // SAFETY: tp points at this thread's own ThreadControl; `state` lives
     // on this frame, which never returns.
