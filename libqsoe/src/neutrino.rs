@@ -24,6 +24,7 @@ use crate::message::{self, load, scatter, unload};
 use crate::taskman;
 use crate::this_thread::{self as thread, DeferredReply};
 use crate::Pid;
+use core::sync::atomic::{AtomicU32, Ordering};
 use qsoe_abi::ipc::ConnectionBadge;
 use qsoe_abi::ipc::{
     decode_answer, error_label, message_bytes, message_label, reply_label, Answer, Coid, Pulse,
@@ -87,12 +88,62 @@ struct ReplySlot {
     reply_len: usize,
 }
 
+/// Which connections are live, in which generation. Every `MsgSend`
+/// asks, so it is read without the tables' lock. An entry holds the
+/// generation plus one (0: none), XORed with 1 for the connections every
+/// process is born with (fds 0, 1, 2 and the side channel to taskman, in
+/// generation 0): all zeros, as `.bss` starts, is a new process's state.
+struct LiveConnections {
+    regular: [AtomicU32; MAX_REGULAR],
+    side: [AtomicU32; MAX_SIDE],
+}
+
+static LIVE: LiveConnections = LiveConnections {
+    regular: [const { AtomicU32::new(0) }; MAX_REGULAR],
+    side: [const { AtomicU32::new(0) }; MAX_SIDE],
+};
+
+impl LiveConnections {
+    fn entry(&self, c: Coid) -> &AtomicU32 {
+        if c.side {
+            &self.side[c.index as usize]
+        } else {
+            &self.regular[c.index as usize]
+        }
+    }
+
+    /// What the entry of `c` holds while `c` itself is live.
+    fn stored(c: Coid) -> u32 {
+        let born = if c.side { c.index == 0 } else { c.index < 3 };
+        (c.generation + 1) ^ born as u32
+    }
+
+    /// The connection `coid` names, if it is live in this process.
+    fn connection(&self, coid: i32) -> Result<Coid, Errno> {
+        let c = Coid::decode(coid).ok_or(EBADF)?;
+        let live = self.entry(c).load(Ordering::Acquire) == Self::stored(c);
+        live.then_some(c).ok_or(EBADF)
+    }
+
+    fn attached(&self, c: Coid) {
+        self.entry(c).store(Self::stored(c), Ordering::Release);
+    }
+
+    /// Forgets `c` unless its index already belongs to a newer connection:
+    /// taskman may hand the index out again, to another thread, as soon as
+    /// it has detached it.
+    fn detached(&self, c: Coid) {
+        let none = Self::stored(c) ^ (c.generation + 1);
+        let _ = self.entry(c).compare_exchange(
+            Self::stored(c),
+            none,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        );
+    }
+}
+
 struct Tables {
-    /// Whether the connections every process is born with are entered.
-    born: bool,
-    /// Generation of each live regular and side-channel connection.
-    regular: [Option<u32>; MAX_REGULAR],
-    side: [Option<u32>; MAX_SIDE],
     /// The chid and flags of each channel the process owns, by its cell
     /// (whose Receive cap is at `CHANNEL_BASE + cell`).
     channels: [Option<(i32, u32)>; MAX_CHANNELS],
@@ -119,63 +170,20 @@ const EMPTY_REPLY: ReplySlot = ReplySlot {
 const MAX_MSG_WORDS: usize = MAX_MSG_BYTES / 8;
 
 /// All zeros in the image, so it lands in `.bss` and spawn copies none of
-/// it; `tables` opens what every process is born with on first use.
+/// it.
 static TABLES: SpinLock<Tables> = SpinLock::new(Tables {
-    born: false,
-    regular: [None; MAX_REGULAR],
-    side: [None; MAX_SIDE],
     channels: [None; MAX_CHANNELS],
     replies: [EMPTY_REPLY; REPLY_OBJECTS],
     unblocks: [None; REPLY_OBJECTS],
     unblocks_queued: 0,
 });
 
-/// The process's tables, locked. Every process is born with fds 0, 1, 2
-/// and the side channel to taskman, all in generation 0.
+/// The process's tables, locked.
 fn tables() -> Guard<'static, Tables> {
-    let mut t = TABLES.lock();
-    if !t.born {
-        t.born = true;
-        t.regular[..3].fill(Some(0));
-        t.side[0] = Some(0);
-    }
-    t
+    TABLES.lock()
 }
 
 impl Tables {
-    /// The connection `coid` names, if it is live in this process.
-    fn connection(&self, coid: i32) -> Result<Coid, Errno> {
-        let c = Coid::decode(coid).ok_or(EBADF)?;
-        let live = if c.side {
-            self.side[c.index as usize]
-        } else {
-            self.regular[c.index as usize]
-        };
-        (live == Some(c.generation)).then_some(c).ok_or(EBADF)
-    }
-
-    fn entry(&mut self, c: Coid) -> &mut Option<u32> {
-        if c.side {
-            &mut self.side[c.index as usize]
-        } else {
-            &mut self.regular[c.index as usize]
-        }
-    }
-
-    fn attached(&mut self, c: Coid) {
-        *self.entry(c) = Some(c.generation);
-    }
-
-    /// Forgets `c` unless its index already belongs to a newer connection:
-    /// taskman may hand the index out again, to another thread, as soon as
-    /// it has detached it.
-    fn detached(&mut self, c: Coid) {
-        let entry = self.entry(c);
-        if *entry == Some(c.generation) {
-            *entry = None;
-        }
-    }
-
     fn channel_cell(&self, chid: i32) -> Result<usize, Errno> {
         self.channels
             .iter()
@@ -282,7 +290,7 @@ impl Tables {
 }
 
 fn connection(coid: i32) -> Result<Coid, Errno> {
-    tables().connection(coid)
+    LIVE.connection(coid)
 }
 
 pub use crate::this_thread::flush_reply;
@@ -330,7 +338,7 @@ pub fn ConnectAttach(nd: u32, pid: Pid, chid: i32, index: i32, flags: u32) -> Re
     let args = [pid as Word, chid as Word, index as Word, flags as Word];
     let coid = taskman::request(op::CONNECT_ATTACH, &args)?[0] as i32;
     if let Some(c) = Coid::decode(coid) {
-        tables().attached(c);
+        LIVE.attached(c);
     }
     Ok(coid)
 }
@@ -339,7 +347,7 @@ pub fn ConnectAttach(nd: u32, pid: Pid, chid: i32, index: i32, flags: u32) -> Re
 pub fn ConnectDetach(coid: i32) -> Result<(), Errno> {
     let c = connection(coid)?;
     taskman::request(op::CONNECT_DETACH, &[coid as Word])?;
-    tables().detached(c);
+    LIVE.detached(c);
     Ok(())
 }
 

@@ -68,11 +68,17 @@ pub fn gettid() -> i32 {
 /// Sends this thread's deferred reply, if it has one. Every libqsoe call
 /// that enters the kernel does this first (`MsgReceive` fuses it instead);
 /// code that makes raw seL4 calls after a `MsgReply` must call it.
+#[inline]
 pub fn flush_reply() {
     if let Some(d) = current().deferred.take() {
-        send_alone(d.reply, d.info, d.mrs);
-        (d.sent)(d.reply);
+        send_deferred(d);
     }
+}
+
+#[cold]
+fn send_deferred(d: DeferredReply) {
+    send_alone(d.reply, d.info, d.mrs);
+    (d.sent)(d.reply);
 }
 
 /// Answers the call held in reply object `reply` (an index) on its own.
