@@ -22,9 +22,9 @@ use {
 /// Bytes the message registers carry.
 pub(crate) const REGISTER_BYTES: usize = 32;
 
-#[cfg(target_arch = "riscv64")]
 /// A message the kernel carries: its length in bytes and its first four
 /// words, the rest (if any) in the IPC buffer's words 4 and on.
+#[cfg(target_arch = "riscv64")]
 pub(crate) struct Loaded {
     pub bytes: usize,
     pub mrs: [Word; 4],
@@ -37,8 +37,9 @@ impl Loaded {
     }
 }
 
-#[cfg(target_arch = "riscv64")]
 /// Gathers `parts` into a message; `E2BIG` past `MAX_MSG_BYTES`.
+#[cfg(target_arch = "riscv64")]
+#[inline]
 pub(crate) fn load(parts: &[&[u8]]) -> Result<Loaded, Errno> {
     if let [one] = parts {
         if one.len() <= REGISTER_BYTES {
@@ -70,9 +71,10 @@ pub(crate) fn load(parts: &[&[u8]]) -> Result<Loaded, Errno> {
     Ok(Loaded { bytes: total, mrs })
 }
 
-#[cfg(target_arch = "riscv64")]
 /// Copies a message of `bytes` bytes (first words in `mrs`) into `parts`
 /// in order, as far as they reach; answers the bytes copied.
+#[cfg(target_arch = "riscv64")]
+#[inline]
 pub(crate) fn unload(mrs: &[Word; 4], bytes: usize, parts: &mut [&mut [u8]]) -> usize {
     if bytes <= REGISTER_BYTES {
         if let [one] = parts {
@@ -103,8 +105,8 @@ pub(crate) fn scatter(mut src: &[u8], parts: &mut [&mut [u8]]) -> usize {
     copied
 }
 
-#[cfg(target_arch = "riscv64")]
 /// The message's words 4 and on, as the IPC buffer holds them.
+#[cfg(target_arch = "riscv64")]
 pub(crate) fn spilled_words(bytes: usize) -> &'static [Word] {
     // SAFETY: as in `load`.
     let buffer = unsafe { &*ipc_buffer() };

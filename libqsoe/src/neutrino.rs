@@ -367,6 +367,7 @@ pub fn ConnectServerInfo(pid: Pid, coid: i32) -> Result<ServerInfo, Errno> {
 
 /// `MsgSend`: sends `smsg` on `coid` and waits for the reply, which goes
 /// into `rmsg`; answers the reply's status.
+#[inline]
 pub fn MsgSend(coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> Result<i32, Errno> {
     MsgSendv(coid, &[smsg], &mut [rmsg])
 }
@@ -406,6 +407,7 @@ pub fn MsgSendPulse(coid: i32, _priority: i32, code: i8, value: u32) -> Result<(
 /// `MsgReceive`: waits on channel `chid`. Answers the rcvid of a message
 /// (its bytes in `msg`), or 0 for a pulse (a QNX `struct _pulse` in
 /// `msg`).
+#[inline]
 pub fn MsgReceive(chid: i32, msg: &mut [u8], info: Option<&mut MsgInfo>) -> Result<i32, Errno> {
     MsgReceivev(chid, &mut [msg], info)
 }
@@ -455,22 +457,33 @@ pub fn MsgReceivev(
         if msg.badge & PULSE_BADGE == 0 {
             return Ok(received(chid, k, msg, iov, info));
         }
-        tables().replies[k].state = ReplyState::Free;
-        // Another thread may have taken the pulse that rang: wait again.
-        let Ok(words) = taskman::request(op::PULSE_TAKE, &[chid as Word]) else {
-            continue;
-        };
-        let pulse = Pulse::from_words([words[0], words[1], words[2]]);
-        if pulse.code == pulse_code::CLIENT_GONE {
-            tables().client_gone(chid, pulse.value as Pid);
-            continue;
+        if let Some(pulse) = take_pulse(chid, k) {
+            return Ok(deliver_pulse(chid, pulse, iov, info));
         }
-        return Ok(deliver_pulse(chid, pulse, iov, info));
     }
+}
+
+/// The receive with reply object `k` woke for a pulse: frees `k` and takes
+/// the pulse from taskman. `None` when there is none for the receiver
+/// (another thread took the one that rang, or it was a client's death,
+/// noted here): it waits again.
+#[cold]
+#[inline(never)]
+fn take_pulse(chid: i32, k: usize) -> Option<Pulse> {
+    tables().replies[k].state = ReplyState::Free;
+    let words = taskman::request(op::PULSE_TAKE, &[chid as Word]).ok()?;
+    let pulse = Pulse::from_words([words[0], words[1], words[2]]);
+    if pulse.code == pulse_code::CLIENT_GONE {
+        tables().client_gone(chid, pulse.value as Pid);
+        return None;
+    }
+    Some(pulse)
 }
 
 /// Hands a pulse to the receiver as QNX's `struct _pulse`; answers 0, the
 /// rcvid of a pulse.
+#[cold]
+#[inline(never)]
 fn deliver_pulse(
     chid: i32,
     pulse: Pulse,
@@ -503,8 +516,10 @@ fn received(
     let mut t = tables();
     let r = &mut t.replies[k];
     r.received[..4].copy_from_slice(&msg.mrs);
-    let spilled = message::spilled_words(bytes);
-    r.received[4..4 + spilled.len()].copy_from_slice(spilled);
+    if bytes > message::REGISTER_BYTES {
+        let spilled = message::spilled_words(bytes);
+        r.received[4..4 + spilled.len()].copy_from_slice(spilled);
+    }
     r.received_len = bytes;
     r.state = ReplyState::Held;
     r.client = who.pid;
@@ -554,6 +569,7 @@ pub fn MsgWrite(rcvid: i32, msg: &[u8], offset: usize) -> Result<usize, Errno> {
 }
 
 /// `MsgReply`: answers the client with `status` and `msg`.
+#[inline]
 pub fn MsgReply(rcvid: i32, status: i32, msg: &[u8]) -> Result<(), Errno> {
     MsgReplyv(rcvid, status, &[msg])
 }
