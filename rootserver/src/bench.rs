@@ -10,16 +10,12 @@ use crate::Taskman;
 use sel4::Error;
 use sel4_root_task::println;
 use sel4_sys::{object, CPtr, MessageInfo, Word};
-use taskman_core::bootargs::Clock;
 
 const ROUND_TRIPS: u64 = 20_000;
 
 /// Runs every benchmark and prints its figures.
 pub fn run(tm: &mut Taskman) {
-    let unit = match tm.boot.args.clock {
-        Clock::Time => "cycles",
-        Clock::Instructions => "instructions",
-    };
+    let unit = tm.boot.args.clock.unit();
     match raw_round_trip(tm) {
         Ok(n) => println!("bench: raw_fastpath_{unit}_one_address_space {n}"),
         Err(e) => println!("taskman: raw IPC benchmark could not run: {e:?}"),

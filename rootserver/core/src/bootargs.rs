@@ -30,6 +30,14 @@ impl Clock {
             Clock::Instructions => "instructions",
         }
     }
+
+    /// What a figure read from the counter is in, for `bench:` lines.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Clock::Time => "cycles",
+            Clock::Instructions => "instructions",
+        }
+    }
 }
 
 /// The parsed command line.
