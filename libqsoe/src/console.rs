@@ -1,6 +1,7 @@
-//! Console output: a line at a time to fd 1, the connection to taskman's
-//! console server every process is born with. If fd 1 is gone, the line
-//! goes to the kernel's debug console instead, so a panic is never silent.
+//! Console output: a line at a time written to fd 1 (`_IO_WRITE`), the
+//! connection to taskman's console every process is born with. If fd 1
+//! is gone, the line goes to the kernel's debug console instead, so a
+//! panic is never silent.
 
 use crate::lock::SpinLock;
 
@@ -20,7 +21,7 @@ static BUFFER: SpinLock<LineBuffer> = SpinLock::new(LineBuffer {
 
 fn flush(b: &mut LineBuffer) {
     let line = &b.bytes[..b.len];
-    if crate::neutrino::MsgSend(STDOUT, line, &mut []).is_err() {
+    if crate::io::write(STDOUT, line).is_err() {
         for &c in line {
             sel4_sys::debug_put_char(c);
         }

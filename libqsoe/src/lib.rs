@@ -7,10 +7,16 @@
 #[cfg(target_arch = "riscv64")]
 mod console;
 #[cfg(target_arch = "riscv64")]
+pub mod io;
+#[cfg(target_arch = "riscv64")]
 mod lock;
 mod message;
 #[cfg(target_arch = "riscv64")]
+pub mod name;
+#[cfg(target_arch = "riscv64")]
 pub mod neutrino;
+#[cfg(target_arch = "riscv64")]
+pub mod resmgr;
 #[cfg(target_arch = "riscv64")]
 mod rt;
 #[cfg(target_arch = "riscv64")]

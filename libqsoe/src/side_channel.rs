@@ -4,11 +4,20 @@
 use crate::errno::{Errno, ESRVRFAULT};
 use qsoe_abi::ipc::{decode_answer, Answer};
 use qsoe_abi::layout::slot;
-use qsoe_abi::wire::Census;
+use qsoe_abi::wire::{Census, RESOLVE_WORDS};
 use sel4_sys::{ipc_buffer, MessageInfo, Word};
 
-/// The most words a reply of taskman's carries (a census).
-pub(crate) const REPLY_WORDS: usize = Census::WORDS;
+/// The most words a reply of taskman's carries (a census, or a path
+/// resolution).
+pub(crate) const REPLY_WORDS: usize = max(Census::WORDS, RESOLVE_WORDS);
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
 
 /// Sends request `label` with `words` to taskman and answers the reply's
 /// words; a deferred reply is the caller's to send first.

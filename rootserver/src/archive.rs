@@ -28,6 +28,9 @@ extern "C" {
 pub struct Archive {
     /// Sorted by name (without the leading `/`).
     files: Vec<(&'static str, &'static [u8])>,
+    /// The same names, in the same order (`taskman_core::bootfs` reads
+    /// them).
+    pub names: Vec<&'static str>,
 }
 
 impl Archive {
@@ -37,7 +40,13 @@ impl Archive {
             .map(|e| (e.name().trim_end_matches('\0'), e.file()))
             .collect();
         files.sort_unstable_by_key(|&(name, _)| name);
-        Archive { files }
+        let names = files.iter().map(|&(name, _)| name).collect();
+        Archive { files, names }
+    }
+
+    /// The contents of the file at index `i` of `names`.
+    pub fn file(&self, i: usize) -> &'static [u8] {
+        self.files.get(i).map_or(&[], |&(_, bytes)| bytes)
     }
 
     /// The contents of the file at `path` (absolute, as in the manifest).

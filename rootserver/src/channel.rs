@@ -268,6 +268,7 @@ pub fn destroy(tm: &mut Taskman, chid: i32, senders_get: Errno) {
     let Some(channel) = tm.channels.remove(chid) else {
         return;
     };
+    tm.paths.remove_channel(channel.owner, chid);
     let Some(p) = tm.processes.get(channel.owner) else {
         return;
     };

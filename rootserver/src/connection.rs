@@ -9,7 +9,7 @@ use crate::Taskman;
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EINVAL, ENOTSUP, EPERM, ESRCH};
 use qsoe_abi::ipc::{
-    self, pulse_code, ConnectionBadge, Pulse, SIDE_CHANNEL, SYSMGR_CHID, SYSMGR_PID,
+    self, pulse_code, ConnectionBadge, Pulse, TaskmanBadge, SIDE_CHANNEL, SYSMGR_CHID, SYSMGR_PID,
 };
 use qsoe_abi::wire::Request;
 use qsoe_abi::Pid;
@@ -36,7 +36,7 @@ pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Er
             let p = tm.processes.get(pid).ok_or(ESRCH)?;
             let (_, target) = p.ipc.connections.get(coid).ok_or(EBADF)?;
             let (server, chid) = match target {
-                Target::Taskman | Target::Console(_) => (SYSMGR_PID, SYSMGR_CHID),
+                Target::Taskman | Target::Files => (SYSMGR_PID, SYSMGR_CHID),
                 Target::Channel(chid) => {
                     let c = tm.channels.get(chid).ok_or(EBADF)?;
                     (c.owner, chid)
@@ -75,7 +75,8 @@ fn attach(tm: &mut Taskman, pid: Pid, server: Pid, chid: i32, index: i32) -> Res
 
 /// A `ConnectAttach` that can be done.
 struct NewConnection {
-    chid: i32,
+    /// A channel, or taskman's resource manager.
+    target: Target,
     /// The lowest coid index it may take, and in which table.
     first: usize,
     side: bool,
@@ -85,7 +86,9 @@ struct NewConnection {
 
 /// Checks the arguments and the channel, changing nothing: `index` is -1
 /// (any) or a lowest index, with `_NTO_SIDE_CHANNEL` for a side-channel
-/// coid, and `chid` is a live channel of `server`.
+/// coid, and `chid` is a live channel of `server`, or `server` is
+/// taskman and `chid` its resource manager's (`SYSMGR_CHID`), which takes
+/// regular coids only.
 fn decode_attach(tm: &Taskman, server: Pid, chid: i32, index: i32) -> Result<NewConnection, Errno> {
     if index < 0 && index != -1 {
         return Err(EINVAL);
@@ -96,13 +99,24 @@ fn decode_attach(tm: &Taskman, server: Pid, chid: i32, index: i32) -> Result<New
     } else {
         (index & !SIDE_CHANNEL) as usize
     };
+    if server == SYSMGR_PID {
+        if chid != SYSMGR_CHID || side {
+            return Err(if side { EINVAL } else { ESRCH });
+        }
+        return Ok(NewConnection {
+            target: Target::Files,
+            first,
+            side,
+            master: tm.endpoint.0,
+        });
+    }
     let channel = tm.channels.get(chid).ok_or(ESRCH)?;
     if channel.owner != server {
         return Err(ESRCH);
     }
     let owner = tm.processes.get(server).ok_or(ESRCH)?;
     Ok(NewConnection {
-        chid,
+        target: Target::Channel(chid),
         first,
         side,
         master: owner.object(obj::channel(channel.cell as u64) + obj::ENDPOINT),
@@ -117,17 +131,24 @@ fn perform_attach(tm: &mut Taskman, pid: Pid, new: NewConnection) -> Result<i32,
     let coid = client
         .ipc
         .connections
-        .attach(new.first, Target::Channel(new.chid), new.side)
+        .attach(new.first, new.target, new.side)
         .ok_or(EAGAIN)?;
-    let badge = ConnectionBadge {
-        pid,
-        scoid: coid.encode(),
+    let badge = match new.target {
+        Target::Files => TaskmanBadge::File {
+            pid,
+            index: coid.index,
+        }
+        .encode(),
+        _ => ConnectionBadge {
+            pid,
+            scoid: coid.encode(),
+        }
+        .encode(),
     };
     let rights = CapRights::WRITE.union(CapRights::GRANT_REPLY);
-    let minted =
-        client
-            .own_slot(coid.slot())
-            .mint(tm.objects.slot(new.master), rights, badge.encode());
+    let minted = client
+        .own_slot(coid.slot())
+        .mint(tm.objects.slot(new.master), rights, badge);
     if let Err(e) = minted {
         client.ipc.connections.detach(coid.encode());
         return Err(kernel(e));
@@ -144,14 +165,19 @@ fn detach(tm: &mut Taskman, pid: Pid, coid: i32) -> Result<(), Errno> {
     }
     p.ipc.connections.detach(coid);
     let _ = p.own_slot(c.slot()).delete();
-    if let Target::Channel(chid) = target {
-        disconnected(tm, chid, coid);
+    match target {
+        Target::Channel(chid) => disconnected(tm, pid, chid, coid),
+        Target::Files => crate::files::detached(tm, pid, c.index),
+        Target::Taskman => {}
     }
     Ok(())
 }
 
-/// Tells a channel's owner, if it asked, that connection `coid` is gone.
-pub fn disconnected(tm: &mut Taskman, chid: i32, coid: i32) {
+/// Tells a channel's owner, if it asked, that connection `coid` of
+/// process `client` is gone. The pulse's scoid is the coid, as in QNX;
+/// its value is the client's pid, because a scoid here is the client's
+/// own coid and names a connection only together with the pid.
+pub fn disconnected(tm: &mut Taskman, client: Pid, chid: i32, coid: i32) {
     let wants = tm
         .channels
         .get(chid)
@@ -159,7 +185,7 @@ pub fn disconnected(tm: &mut Taskman, chid: i32, coid: i32) {
     if wants {
         let pulse = Pulse {
             code: pulse_code::DISCONNECT,
-            value: 0,
+            value: client as u32,
             scoid: coid,
         };
         // A full queue loses the notice; the owner learns of it on its

@@ -19,10 +19,12 @@ mod connection;
 mod console;
 mod core_agents;
 mod device;
+mod files;
 mod heap;
 mod kernel_error;
 mod objects;
 mod passive;
+mod path;
 mod power;
 mod process;
 mod process_threads;
@@ -89,6 +91,8 @@ pub struct Taskman {
     pub spawn_profile: qsoe_abi::wire::SpawnProfile,
     /// The boot archive's files, by name.
     pub archive: archive::Archive,
+    /// The pathname space.
+    pub paths: taskman_core::paths::PathTable,
 }
 
 impl Taskman {
@@ -148,6 +152,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         heap: heap::HeapGrowth::default(),
         spawn_profile: Default::default(),
         archive: archive::Archive::index(),
+        paths: path::boot_table(),
     };
     if let Err(e) = console::attach_uart(&mut tm) {
         println!("taskman: no UART for the console ({e:?})");

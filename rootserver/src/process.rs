@@ -63,7 +63,12 @@ pub struct Process {
     /// What it may do beyond the ordinary: its program's grants, as far
     /// as its parent held them.
     pub abilities: Abilities,
+    /// Where it may attach in the pathname space, besides `name_attach`'s
+    /// names: its program's grants, as far as its parent held them.
+    pub prefixes: Vec<Vec<u8>>,
     block: NodeId,
+    /// Its block's size, for `/proc`.
+    pub block_bytes: u64,
     leaf: u64,
     object_cnode_bits: u8,
     asid_pool: usize,
@@ -97,6 +102,8 @@ pub struct ProcessIpc {
     pub console_line: ConsoleLine,
     /// Its threads that serve passively (`passive`): bit `tid`.
     pub passive_threads: u64,
+    /// Its opens on connections to taskman's resource manager.
+    pub opens: crate::files::Opens,
 }
 
 impl ProcessIpc {
@@ -105,9 +112,10 @@ impl ProcessIpc {
     fn at_birth() -> Self {
         let mut ipc = ProcessIpc::default();
         ipc.connections.attach(0, Target::Taskman, true);
-        for fd in 0..3 {
-            ipc.connections.attach(0, Target::Console(fd), false);
+        for _ in 0..3 {
+            ipc.connections.attach(0, Target::Files, false);
         }
+        ipc.opens = crate::files::at_birth();
         ipc
     }
 }
@@ -310,7 +318,9 @@ fn perform_spawn(
         path: String::from(new.path),
         core: new.core,
         abilities: abilities(tm, parent, new.path),
+        prefixes: crate::path::granted_prefixes(tm, parent, new.path),
         block,
+        block_bytes: 1 << new.block_bits,
         leaf: partial.leaf.unwrap_or_default(),
         object_cnode_bits: new.plan.object_cnode_bits,
         asid_pool: partial.asid_pool.unwrap_or_default(),
@@ -504,10 +514,10 @@ fn build(
         .slot_at(slot::TCB, CNODE_BITS)
         .copy(objects.slot(at(obj::TCB)), CapRights::ALL)
         .map_err(kernel)?;
-    for fd in 0..3u8 {
-        let badge = TaskmanBadge::Console { pid, fd }.encode();
+    for index in 0..3u16 {
+        let badge = TaskmanBadge::File { pid, index }.encode();
         CNode(at(obj::CNODE))
-            .slot_at(slot::CONNECTION_BASE + fd as u64, CNODE_BITS)
+            .slot_at(slot::CONNECTION_BASE + index as u64, CNODE_BITS)
             .mint(endpoint, send_and_reply, badge)
             .map_err(kernel)?;
     }

@@ -6,7 +6,7 @@
 use crate::calls::{self, Via};
 use crate::heap::Headroom;
 use crate::process::{self, Process, SpawnRequest};
-use crate::{channel, connection, console, passive, process_threads, replies, ticker, Taskman};
+use crate::{channel, connection, files, passive, path, process_threads, replies, ticker, Taskman};
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EBADF, EBUSY, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ESRVRFAULT};
 use qsoe_abi::grants::Abilities;
@@ -85,9 +85,9 @@ fn handle(tm: &mut Taskman, msg: Received) {
             let sig = fault_signal(pid, &msg, tm);
             end(tm, pid, wait::signaled(sig));
         }
-        TaskmanBadge::Console { pid, fd } => {
-            let label = console::message(tm, pid, fd, &msg, &words);
-            sel4_sys::send(tm.reply, MessageInfo::new(label, 0, 0, 0), [0; 4]);
+        TaskmanBadge::File { pid, index } => {
+            let (label, answer) = files::message(tm, pid, index, &msg, &words);
+            reply(tm.reply, label, &answer);
         }
         TaskmanBadge::Side { pid } => {
             let caller = Caller {
@@ -336,6 +336,9 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
         | Request::ConnectDetach { .. }
         | Request::ConnectServerInfo { .. }
         | Request::PulseSend { .. }) => Answer::Reply(connection::request(tm, pid, r)?),
+        r @ (Request::PathAttach { .. }
+        | Request::PathDetach { .. }
+        | Request::PathResolve { .. }) => Answer::Reply(path::request(tm, pid, r)?),
     })
 }
 
@@ -360,6 +363,7 @@ fn end_ipc(tm: &mut Taskman, pid: Pid) {
     for chid in owned {
         channel::destroy(tm, chid, EBADF);
     }
+    tm.paths.remove_process(pid);
     if let Some(p) = tm.processes.get_mut(pid) {
         if p.ipc.replies {
             for k in 0..REPLY_OBJECTS as u64 {
@@ -376,7 +380,7 @@ fn end_ipc(tm: &mut Taskman, pid: Pid) {
         }
     }
     for &(chid, coid) in &connected {
-        connection::disconnected(tm, chid, coid);
+        connection::disconnected(tm, pid, chid, coid);
     }
     for (i, &(chid, _)) in connected.iter().enumerate() {
         if connected[..i].iter().all(|&(c, _)| c != chid) {

@@ -5,11 +5,30 @@
 //! has any: its path, then each ability's name, separated by the byte 0x1F.
 //! Taskman gives a new process the abilities of its program that its
 //! parent also holds, so a child never holds more than its parent.
+//!
+//! The same lines carry the path prefixes a program may attach in the
+//! pathname space (`attach` in the manifest): fields that start with `/`.
+//! Every process may attach under `NAME_PREFIX`, where `name_attach`
+//! puts its names.
 
 /// The archive file listing each program's abilities.
 pub const GRANTS_PATH: &str = "/etc/grants";
 /// The byte between the fields of a line of `GRANTS_PATH`.
 pub const SEPARATOR: u8 = 0x1f;
+
+/// Where every process may attach: `name_attach`'s names.
+pub const NAME_PREFIX: &str = "/dev/name/local";
+
+/// The path prefixes `file` grants the program at `path`.
+pub fn prefixes<'f>(file: &'f [u8], path: &'f [u8]) -> impl Iterator<Item = &'f [u8]> + 'f {
+    file.split(|&b| b == b'\n')
+        .filter_map(move |line| {
+            let mut fields = line.split(|&b| b == SEPARATOR);
+            (fields.next() == Some(path)).then_some(fields)
+        })
+        .flatten()
+        .filter(|f| f.first() == Some(&b'/'))
+}
 
 /// A set of abilities.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,6 +90,15 @@ mod tests {
         assert_eq!(Abilities::granted(file, b"/bin/c"), Abilities::CENSUS);
         assert_eq!(Abilities::granted(file, b"/bin/"), Abilities::NONE);
         assert_eq!(Abilities::granted(b"", b"/bin/a"), Abilities::NONE);
+    }
+
+    #[test]
+    fn prefixes_are_the_fields_that_are_paths() {
+        let file = b"/bin/a\x1fcensus\x1f/dev/null\x1f/test\n/bin/b\x1f/x";
+        let a: std::vec::Vec<&[u8]> = prefixes(file, b"/bin/a").collect();
+        assert_eq!(a, [&b"/dev/null"[..], b"/test"]);
+        assert_eq!(Abilities::granted(file, b"/bin/a"), Abilities::CENSUS);
+        assert_eq!(prefixes(file, b"/bin/c").count(), 0);
     }
 
     #[test]

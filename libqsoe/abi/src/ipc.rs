@@ -42,7 +42,8 @@ pub mod chf {
     /// when a client it holds unreplied is gone.
     pub const UNBLOCK: u32 = 0x0002;
     /// Send the owner a `_PULSE_CODE_DISCONNECT` pulse when a connection
-    /// to the channel goes away.
+    /// to the channel goes away (by `ConnectDetach` or its client's end):
+    /// its scoid the connection's, its value the client's pid.
     pub const DISCONNECT: u32 = 0x0008;
     /// Send the owner a `_PULSE_CODE_COIDDEATH` pulse (value: the coid)
     /// when the channel one of its connections leads to ends, by
@@ -197,15 +198,17 @@ pub enum TaskmanBadge {
     /// its faults, and its thread requests (`wire::THREAD_TRAP`). The cap
     /// lives in the TCB, so no thread can speak with another's badge.
     Fault { pid: Pid, tid: i32 },
-    /// Console connection `fd` (0, 1 or 2) of `pid`.
-    Console { pid: Pid, fd: u8 },
+    /// Connection `index` (a regular coid's index) of `pid` to taskman's
+    /// own resource manager: the console (fds 0, 1 and 2 at birth), and
+    /// what taskman serves in the pathname space.
+    File { pid: Pid, index: u16 },
 }
 
 /// The badge layout: the kind in the top bits, the pid in the low 32, and
 /// a thread or fd field in between.
 mod taskman_badge {
     pub const FAULT: u64 = 1 << 62;
-    pub const CONSOLE: u64 = 1 << 61;
+    pub const FILE: u64 = 1 << 61;
     pub const FIELD_SHIFT: u32 = 32;
     pub const FIELD_MASK: u64 = 0xffff;
     pub const PID_MASK: u64 = 0xffff_ffff;
@@ -215,14 +218,14 @@ mod taskman_badge {
 pub const MAX_BADGE_TID: i32 = taskman_badge::FIELD_MASK as i32 + 1;
 
 impl TaskmanBadge {
-    /// The badge for the cap; `tid` must be in `1..=MAX_BADGE_TID` and `fd`
-    /// below 3.
+    /// The badge for the cap; `tid` must be in `1..=MAX_BADGE_TID` and
+    /// `index` below `MAX_REGULAR`.
     pub fn encode(self) -> u64 {
         use taskman_badge::*;
         let (kind, field, pid) = match self {
             Self::Side { pid } => (0, 0, pid),
             Self::Fault { pid, tid } => (FAULT, (tid - 1) as u64 & FIELD_MASK, pid),
-            Self::Console { pid, fd } => (CONSOLE, fd as u64 & FIELD_MASK, pid),
+            Self::File { pid, index } => (FILE, index as u64 & FIELD_MASK, pid),
         };
         kind | field << FIELD_SHIFT | (pid as u32 as u64 & PID_MASK)
     }
@@ -232,19 +235,19 @@ impl TaskmanBadge {
         use taskman_badge::*;
         let pid = (badge & PID_MASK) as u32 as Pid;
         let field = (badge >> FIELD_SHIFT) & FIELD_MASK;
-        let rest = badge & !(FAULT | CONSOLE | FIELD_MASK << FIELD_SHIFT | PID_MASK);
+        let rest = badge & !(FAULT | FILE | FIELD_MASK << FIELD_SHIFT | PID_MASK);
         if rest != 0 || pid <= 0 {
             return None;
         }
-        match badge & (FAULT | CONSOLE) {
+        match badge & (FAULT | FILE) {
             0 if field == 0 => Some(Self::Side { pid }),
             FAULT => Some(Self::Fault {
                 pid,
                 tid: field as i32 + 1,
             }),
-            CONSOLE if field < 3 => Some(Self::Console {
+            FILE if (field as usize) < MAX_REGULAR => Some(Self::File {
                 pid,
-                fd: field as u8,
+                index: field as u16,
             }),
             _ => None,
         }
@@ -253,7 +256,7 @@ impl TaskmanBadge {
     /// The process the badge belongs to.
     pub fn pid(self) -> Pid {
         match self {
-            Self::Side { pid } | Self::Fault { pid, .. } | Self::Console { pid, .. } => pid,
+            Self::Side { pid } | Self::Fault { pid, .. } | Self::File { pid, .. } => pid,
         }
     }
 }
@@ -473,7 +476,11 @@ mod tests {
                 pid,
                 tid: MAX_BADGE_TID,
             },
-            TaskmanBadge::Console { pid, fd: 2 },
+            TaskmanBadge::File { pid, index: 2 },
+            TaskmanBadge::File {
+                pid,
+                index: MAX_REGULAR as u16 - 1,
+            },
         ] {
             assert_eq!(TaskmanBadge::decode(b.encode()), Some(b));
             assert_eq!(b.pid(), pid);
@@ -483,7 +490,10 @@ mod tests {
         assert_eq!(TaskmanBadge::decode(side | 1 << 40), None);
         assert_eq!(TaskmanBadge::decode(side | 1 << 63), None);
         assert_eq!(TaskmanBadge::decode(3 << 61 | 1), None);
-        assert_eq!(TaskmanBadge::decode(1 << 61 | 3 << 32 | 1), None);
+        assert_eq!(
+            TaskmanBadge::decode(1 << 61 | (MAX_REGULAR as u64) << 32 | 1),
+            None
+        );
         assert_eq!(TaskmanBadge::decode(0), None);
     }
 

@@ -10,8 +10,10 @@ extern crate std;
 
 pub mod errno;
 pub mod grants;
+pub mod iomsg;
 pub mod ipc;
 pub mod layout;
+pub mod path;
 pub mod signal;
 pub mod suite;
 pub mod wait;

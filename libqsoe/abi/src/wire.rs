@@ -45,6 +45,9 @@ pub mod op {
     /// With the reply object and the thread in the label (`reply_op`).
     pub const REPLY: u64 = TAG | 19;
     pub const SPAWN_PROFILE: u64 = TAG | 20;
+    pub const PATH_ATTACH: u64 = TAG | 21;
+    pub const PATH_DETACH: u64 = TAG | 22;
+    pub const PATH_RESOLVE: u64 = TAG | 23;
 }
 
 /// Where `op::REPLY` carries its reply object and thread.
@@ -87,6 +90,15 @@ const SPAWN_HEADER: usize = 5;
 pub const SPAWN_MAX_BYTES: usize = (MAX_WORDS - SPAWN_HEADER) * 8;
 /// `core` value meaning "taskman chooses".
 pub const ANY_CORE: u64 = u64::MAX;
+
+/// The longest path the path manager takes, in bytes (without a NUL).
+pub const PATH_MAX_BYTES: usize = 512;
+/// The most registrations one `PATH_RESOLVE` answers.
+pub const MAX_RESOLVED: usize = 8;
+/// The words of a `PATH_RESOLVE` answer: the count, then each.
+pub const RESOLVE_WORDS: usize = 1 + MAX_RESOLVED * Resolved::WORDS;
+/// Words before a path request's path: flags, chid, handle, length.
+const PATH_ATTACH_HEADER: usize = 4;
 
 /// A decoded request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,6 +188,108 @@ pub enum Request<'a> {
         label: u64,
         words: &'a [u64],
     },
+    /// Registers `path` in the pathname space for the caller's channel
+    /// `chid`, with `_RESMGR_FLAG_*` `flags` and the caller's `handle`;
+    /// answers the registration's id.
+    PathAttach {
+        flags: u32,
+        chid: i32,
+        handle: u32,
+        path: &'a [u8],
+    },
+    /// Removes the caller's registration `id`.
+    PathDetach {
+        id: i32,
+    },
+    /// Answers every registration covering `path`, in the order to try
+    /// them (`Resolved` words).
+    PathResolve {
+        path: &'a [u8],
+    },
+}
+
+/// One registration a `PATH_RESOLVE` answers: where to connect, the
+/// server's handle, and how much of the path its prefix covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resolved {
+    pub pid: Pid,
+    pub chid: i32,
+    pub handle: u32,
+    pub flags: u32,
+    pub prefix_len: u16,
+}
+
+impl Resolved {
+    pub const WORDS: usize = 3;
+
+    pub fn to_words(self) -> [u64; Self::WORDS] {
+        [
+            self.pid as u32 as u64 | (self.chid as u32 as u64) << 32,
+            self.handle as u64 | (self.flags as u64) << 32,
+            self.prefix_len as u64,
+        ]
+    }
+
+    pub fn from_words(w: &[u64]) -> Option<Self> {
+        let w: &[u64; Self::WORDS] = w.get(..Self::WORDS)?.try_into().ok()?;
+        Some(Resolved {
+            pid: w[0] as u32 as Pid,
+            chid: (w[0] >> 32) as u32 as i32,
+            handle: w[1] as u32,
+            flags: (w[1] >> 32) as u32,
+            prefix_len: u16::try_from(w[2]).ok()?,
+        })
+    }
+}
+
+/// A path request's path: `len` bytes after word `at`, no NUL inside.
+fn take_path(words: &[u64], at: usize) -> Result<&[u8], Errno> {
+    let len = usize::try_from(word(words, at - 1)?).map_err(|_| EINVAL)?;
+    if len > PATH_MAX_BYTES {
+        return Err(crate::errno::ENAMETOOLONG);
+    }
+    let path = as_bytes(words.get(at..).unwrap_or(&[]))
+        .get(..len)
+        .ok_or(EINVAL)?;
+    if path.contains(&0) {
+        return Err(EINVAL);
+    }
+    Ok(path)
+}
+
+/// Writes a `PATH_ATTACH` request's words into `out`; answers how many.
+pub fn encode_path_attach(
+    out: &mut [u64],
+    flags: u32,
+    chid: i32,
+    handle: u32,
+    path: &[u8],
+) -> Result<usize, Errno> {
+    encode_path(out, &[flags as u64, chid as u64, handle as u64], path)
+}
+
+/// Writes a `PATH_RESOLVE` request's words into `out`; answers how many.
+pub fn encode_path_resolve(out: &mut [u64], path: &[u8]) -> Result<usize, Errno> {
+    encode_path(out, &[], path)
+}
+
+fn encode_path(out: &mut [u64], head: &[u64], path: &[u8]) -> Result<usize, Errno> {
+    if path.len() > PATH_MAX_BYTES {
+        return Err(crate::errno::ENAMETOOLONG);
+    }
+    if path.contains(&0) {
+        return Err(EINVAL);
+    }
+    let at = head.len() + 1;
+    let words = at + path.len().div_ceil(8);
+    let out = out.get_mut(..words).ok_or(E2BIG)?;
+    out.fill(0);
+    out[..head.len()].copy_from_slice(head);
+    out[head.len()] = path.len() as u64;
+    for (i, &b) in path.iter().enumerate() {
+        out[at + i / 8] |= (b as u64) << (i % 8 * 8);
+    }
+    Ok(words)
 }
 
 /// A spawn request: the program's path in the boot archive, its
@@ -321,6 +435,16 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
             tid: int(words, 0)?,
         }),
         op::SPAWN => decode_spawn(words).map(Request::Spawn),
+        op::PATH_ATTACH => Ok(Request::PathAttach {
+            flags: uint(words, 0)?,
+            chid: int(words, 1)?,
+            handle: uint(words, 2)?,
+            path: take_path(words, PATH_ATTACH_HEADER)?,
+        }),
+        op::PATH_DETACH => Ok(Request::PathDetach { id: int(words, 0)? }),
+        op::PATH_RESOLVE => Ok(Request::PathResolve {
+            path: take_path(words, 1)?,
+        }),
         _ => Err(ENOSYS),
     }
 }
@@ -812,7 +936,7 @@ mod tests {
         for _ in 0..20_000 {
             let label = match next() % 3 {
                 0 => next(),
-                _ => op::TAG | (next() % 21),
+                _ => op::TAG | (next() % 24),
             };
             let len = (next() % (MAX_WORDS as u64 + 2)) as usize;
             let mut words: Vec<u64> = (0..len).map(|_| next()).collect();
@@ -828,6 +952,44 @@ mod tests {
             }
             let _ = decode(label, &words);
         }
+    }
+
+    #[test]
+    fn path_requests_round_trip_and_refuse_bad_paths() {
+        let mut out = [0u64; MAX_WORDS];
+        let n = encode_path_attach(&mut out, 0x100, 5, 9, b"/dev/null").unwrap();
+        assert_eq!(n, 4 + 2);
+        assert_eq!(
+            decode(op::PATH_ATTACH, &out[..n]),
+            Ok(Request::PathAttach {
+                flags: 0x100,
+                chid: 5,
+                handle: 9,
+                path: b"/dev/null"
+            })
+        );
+        let n = encode_path_resolve(&mut out, b"/").unwrap();
+        assert_eq!(
+            decode(op::PATH_RESOLVE, &out[..n]),
+            Ok(Request::PathResolve { path: b"/" })
+        );
+        // A length past the words, a NUL inside, too long.
+        assert_eq!(decode(op::PATH_RESOLVE, &[9, 0]), Err(EINVAL));
+        assert_eq!(decode(op::PATH_RESOLVE, &[2, 0x2f00]), Err(EINVAL));
+        let long = [b'a'; PATH_MAX_BYTES + 1];
+        assert!(encode_path_resolve(&mut out, &long).is_err());
+        assert_eq!(
+            decode(op::PATH_RESOLVE, &[PATH_MAX_BYTES as u64 + 1]),
+            Err(crate::errno::ENAMETOOLONG)
+        );
+        let r = Resolved {
+            pid: 3,
+            chid: -1,
+            handle: 7,
+            flags: 0x100,
+            prefix_len: 4,
+        };
+        assert_eq!(Resolved::from_words(&r.to_words()), Some(r));
     }
 
     #[test]

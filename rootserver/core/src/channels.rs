@@ -292,8 +292,9 @@ impl ChannelTable {
 pub enum Target {
     /// Taskman's side channel.
     Taskman,
-    /// Taskman's console, as file descriptor `fd`.
-    Console(u8),
+    /// Taskman's own resource manager (the console, and the files taskman
+    /// serves in the pathname space).
+    Files,
     /// A channel, by chid.
     Channel(i32),
 }
@@ -451,8 +452,8 @@ mod tests {
     fn coids_start_at_the_requested_index_and_detach_once() {
         let mut t = ConnectionTable::default();
         for fd in 0..3 {
-            let c = t.attach(0, Target::Console(fd), false).unwrap();
-            assert_eq!(c.encode(), fd as i32);
+            let c = t.attach(0, Target::Files, false).unwrap();
+            assert_eq!(c.encode(), fd);
         }
         let c = t.attach(0, Target::Channel(77), false).unwrap();
         assert_eq!(c.index, 3);

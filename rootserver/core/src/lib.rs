@@ -11,14 +11,17 @@ extern crate std;
 
 pub mod boot;
 pub mod bootargs;
+pub mod bootfs;
 pub mod channels;
 pub mod console_line;
 pub mod cspace;
 pub mod demand_pages;
 pub mod elf_plan;
+pub mod files;
 pub mod init_commands;
 pub mod initial_stack;
 pub mod limits;
+pub mod paths;
 pub mod policy;
 pub mod processes;
 pub mod slots;

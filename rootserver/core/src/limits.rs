@@ -14,6 +14,8 @@ use qsoe_abi::layout::MAX_THREADS;
 pub const PROCESS_TABLE: usize = 65_535;
 /// Entries of the system-wide channel table (chids have a 16-bit index).
 pub const CHANNEL_TABLE: usize = 65_536;
+/// Registrations in the pathname space, the whole system's.
+pub const PATH_TABLE: usize = 4096;
 /// Pulses queued on one channel before a sender gets `EAGAIN`.
 pub const PULSE_QUEUE: usize = 16;
 
@@ -32,6 +34,8 @@ pub struct Quotas {
     pub queued_pulses: usize,
     /// Clients it has received from and not yet replied to.
     pub unreplied: usize,
+    /// Prefixes it has registered in the pathname space.
+    pub paths: usize,
 }
 
 /// What every process gets.
@@ -42,4 +46,5 @@ pub const DEFAULT_QUOTAS: Quotas = Quotas {
     children: 256,
     queued_pulses: PULSE_QUEUE,
     unreplied: REPLY_OBJECTS,
+    paths: 32,
 };

@@ -54,6 +54,10 @@ pub enum Problem {
     UnknownAbility(String),
     /// A program lists an ability twice.
     RepeatedAbility(String),
+    /// An `attach` prefix is not a normalised absolute path.
+    BadPrefix(String),
+    /// A program lists an `attach` prefix twice.
+    RepeatedPrefix(String),
     /// An init command's program is not a `[[program]]` of the manifest.
     UnknownProgram(String),
     /// An init argument contains a byte its encoding cannot carry.
@@ -117,6 +121,11 @@ impl fmt::Display for Problem {
                 write!(f, "unknown ability {name:?} (known: {})", known.join(", "))
             }
             Self::RepeatedAbility(name) => write!(f, "ability {name:?} is listed twice"),
+            Self::BadPrefix(p) => write!(
+                f,
+                "attach prefix {p:?} must be `/` or an absolute path of names, without `.`, `..`, empty names or a trailing `/`"
+            ),
+            Self::RepeatedPrefix(p) => write!(f, "attach prefix {p:?} is listed twice"),
             Self::UnknownProgram(path) => write!(f, "{path:?} is not a [[program]] path"),
             Self::ForbiddenByte { arg, byte } => {
                 write!(f, "argument {arg:?} contains byte {byte:#04x}, which init's command file cannot carry")

@@ -38,6 +38,9 @@ pub struct Program {
     /// What its processes may do beyond the ordinary (`qsoe_abi::grants`),
     /// each name known and listed once.
     pub abilities: Vec<String>,
+    /// Path prefixes its processes may attach in the pathname space
+    /// (`qsoe_abi::grants::prefixes`), each a normalised absolute path.
+    pub attach: Vec<String>,
 }
 
 /// Where a program's file comes from.
@@ -90,6 +93,8 @@ struct RawProgram {
     truncate: Option<u64>,
     #[serde(default)]
     abilities: Vec<String>,
+    #[serde(default)]
+    attach: Vec<String>,
 }
 
 impl Manifest {
@@ -179,10 +184,11 @@ impl Manifest {
         let lines: Vec<String> = self
             .programs
             .iter()
-            .filter(|p| !p.abilities.is_empty())
+            .filter(|p| !p.abilities.is_empty() || !p.attach.is_empty())
             .map(|p| {
                 let mut fields = vec![p.path.clone()];
                 fields.extend(p.abilities.iter().cloned());
+                fields.extend(p.attach.iter().cloned());
                 fields.join(&sep)
             })
             .collect();
@@ -208,11 +214,23 @@ impl Program {
                 return Err(Error::entry(&label, Problem::RepeatedAbility(name.clone())));
             }
         }
+        for (i, prefix) in raw.attach.iter().enumerate() {
+            if !is_normal_path(prefix) {
+                return Err(Error::entry(&label, Problem::BadPrefix(prefix.clone())));
+            }
+            if raw.attach[..i].contains(prefix) {
+                return Err(Error::entry(
+                    &label,
+                    Problem::RepeatedPrefix(prefix.clone()),
+                ));
+            }
+        }
         Ok(Self {
             path: raw.path,
             source,
             truncate: raw.truncate,
             abilities: raw.abilities,
+            attach: raw.attach,
         })
     }
 
@@ -220,6 +238,22 @@ impl Program {
     pub fn label(&self) -> String {
         program_label(&self.path)
     }
+}
+
+/// Whether `p` is `/` or an absolute path of real names with no trailing
+/// `/`, as the path manager keeps prefixes, and no byte the grants file
+/// uses as a separator.
+fn is_normal_path(p: &str) -> bool {
+    let Some(rest) = p.strip_prefix('/') else {
+        return false;
+    };
+    let sep = char::from(qsoe_abi::grants::SEPARATOR);
+    p.len() <= qsoe_abi::wire::PATH_MAX_BYTES
+        && !p.contains(['\n', '\0', sep])
+        && (rest.is_empty()
+            || rest
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != ".."))
 }
 
 impl File {
@@ -352,6 +386,28 @@ mod tests {
         assert!(matches!(found, Problem::RepeatedAbility(_)));
         let (_, found) = problem("[[file]]\npath = \"/etc/grants\"\ntext = \"\"\n");
         assert!(matches!(found, Problem::DuplicatePath { .. }));
+    }
+
+    #[test]
+    fn attach_prefixes_are_normal_paths_listed_once_and_land_in_the_grants_file() {
+        let m = Manifest::parse(
+            "[[program]]\npath = \"/sbin/init\"\nbin = \"init\"\nattach = [\"/\"]\n\
+             [[program]]\npath = \"/bin/d\"\nbin = \"d\"\nabilities = [\"census\"]\nattach = [\"/dev/d\", \"/test\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            m.grants(),
+            b"/sbin/init\x1f/\n/bin/d\x1fcensus\x1f/dev/d\x1f/test"
+        );
+        for bad in ["dev", "/dev/", "//", "/a/../b", "/a/./b", ""] {
+            let (_, found) = problem(&format!(
+                "[[program]]\npath = \"/bin/t\"\nbin = \"t\"\nattach = [{bad:?}]\n"
+            ));
+            assert!(matches!(found, Problem::BadPrefix(_)), "{bad:?}");
+        }
+        let (_, found) =
+            problem("[[program]]\npath = \"/bin/t\"\nbin = \"t\"\nattach = [\"/x\", \"/x\"]\n");
+        assert!(matches!(found, Problem::RepeatedPrefix(_)));
     }
 
     #[test]

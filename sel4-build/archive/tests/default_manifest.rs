@@ -21,7 +21,7 @@ fn default_manifest() -> PathBuf {
     .collect()
 }
 
-const PROGRAMS: [(&str, &str); 14] = [
+const PROGRAMS: [(&str, &str); 16] = [
     ("/sbin/init", "init"),
     ("/bin/hello", "hello"),
     ("/bin/true", "true"),
@@ -34,6 +34,8 @@ const PROGRAMS: [(&str, &str); 14] = [
     ("/bin/greedy", "greedy"),
     ("/bin/greedy-granted", "greedy"),
     ("/bin/qsoe-test", "qsoe-test"),
+    ("/bin/resmgr-peer", "resmgr-peer"),
+    ("/bin/resmgr-peer-ungranted", "resmgr-peer"),
     ("/bin/qsoe-bench", "qsoe-bench"),
     ("/bin/bench-peer", "bench-peer"),
 ];
@@ -94,10 +96,12 @@ fn default_manifest_packs_once_its_programs_exist() {
     );
     assert_eq!(contents("etc/init/test"), b"/bin/qsoe-test");
     assert_eq!(contents("etc/init/bench"), b"/bin/qsoe-bench");
-    // Only init, the test suite and the benchmark may take a census.
+    // Only init, the test suite and the benchmark may take a census; init
+    // may attach anywhere, the suite and its resource manager under /test.
     assert_eq!(
         contents("etc/grants"),
-        b"/sbin/init\x1fcensus\n/bin/greedy-granted\x1fcensus\n/bin/qsoe-test\x1fcensus\n\
+        b"/sbin/init\x1fcensus\x1f/\n/bin/greedy-granted\x1fcensus\n\
+          /bin/qsoe-test\x1fcensus\x1f/test\n/bin/resmgr-peer\x1f/test\n\
           /bin/qsoe-bench\x1fcensus\n/bin/bench-peer\x1fcensus"
     );
 }

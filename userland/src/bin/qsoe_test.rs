@@ -39,6 +39,8 @@ macro_rules! fail {
 mod ipc;
 #[path = "qsoe_test/passive.rs"]
 mod passive;
+#[path = "qsoe_test/paths.rs"]
+mod paths;
 #[path = "qsoe_test/security.rs"]
 mod security;
 #[path = "qsoe_test/thread.rs"]
@@ -140,6 +142,19 @@ const TESTS: &[(&str, Test)] = &[
         thread::process_end_takes_threads,
     ),
     ("leak::thread_cycles_1000", thread::thread_cycles_1000),
+    ("path::longest_prefix", paths::longest_prefix),
+    ("path::union_fallthrough", paths::union_fallthrough),
+    ("path::server_exit_detaches", paths::server_exit_detaches),
+    ("path::attach_needs_grant", paths::attach_needs_grant),
+    ("path::name_attach_open", paths::name_attach_open),
+    ("io::open_read_write_close", paths::open_read_write_close),
+    ("io::dup_shares_offset", paths::dup_shares_offset),
+    ("io::hostile_io_messages", paths::hostile_io_messages),
+    ("fs::cpiofs_read", paths::cpiofs_read),
+    ("fs::readdir_root", paths::readdir_root),
+    ("proc::lists_processes", paths::lists_processes),
+    ("resmgr::thread_pool", paths::thread_pool),
+    ("leak::open_close_10000", paths::open_close_10000),
     ("smp::processes_on_all_cores", processes_on_all_cores),
     ("mem::all_ram_reachable", all_ram_reachable),
     // Last: it leaves the pool split into many small blocks.

@@ -160,7 +160,7 @@ fn client(role: &str, chid: i32, arg: &str, core: Option<u64>) -> Result<Pid, Wh
     peer_to(role, taskman::getpid(), chid, arg, core)
 }
 
-fn kill_and_reap(pid: Pid) -> Outcome {
+pub(super) fn kill_and_reap(pid: Pid) -> Outcome {
     ok!(taskman::kill(pid, SIGKILL));
     let (_, status) = ok!(taskman::waitpid(pid, 0));
     if !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL {
