@@ -4,9 +4,10 @@
 //! that does not answer `ENOENT` decides. Every other call is one QNX
 //! I/O message (`qsoe_abi::iomsg`) on the descriptor's connection.
 //!
-//! A message carries at most `MAX_MSG_BYTES`: a `read` asks for no more
-//! than that at once (and may answer less, as POSIX allows); a `write`
-//! sends larger data in pieces.
+//! Reads and writes larger than the IPC buffer lend the caller's buffer
+//! to the server for the call (`MsgSendv`), up to `MAX_BULK_BYTES` at
+//! once: a `read` asks for no more than that (and may answer less, as
+//! POSIX allows); a `write` sends larger data in pieces.
 
 use crate::errno::{Errno, EBADF, EINVAL, ENOENT, ENOTDIR};
 use crate::neutrino::{ConnectAttach, ConnectDetach, ConnectServerInfo, MsgSend, MsgSendv};
@@ -15,7 +16,7 @@ use qsoe_abi::iomsg::{
     connect, dirent, ftype, io, ioflag, short_header, IoConnect, IoDevctl, IoDup, IoLseek,
     IoTransfer,
 };
-use qsoe_abi::ipc::MAX_MSG_BYTES;
+use qsoe_abi::ipc::{MAX_BULK_BYTES, MAX_MSG_BYTES};
 use qsoe_abi::path::{normalise, remainder};
 use qsoe_abi::wire::{self, op, Resolved, MAX_RESOLVED, MAX_WORDS};
 use sel4_sys::Word;
@@ -105,9 +106,9 @@ pub fn close(fd: i32) -> Result<(), Errno> {
     })
 }
 
-/// `read`: up to `buf.len()` bytes (at most `MAX_MSG_BYTES` at once).
+/// `read`: up to `buf.len()` bytes (at most `MAX_BULK_BYTES` at once).
 pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
-    let want = buf.len().min(MAX_MSG_BYTES);
+    let want = buf.len().min(MAX_BULK_BYTES);
     let header = IoTransfer {
         nbytes: want as u32,
         xtype: 0,
@@ -120,7 +121,7 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
 /// `write`: all of `data`, in pieces that fit a message, unless the
 /// server takes less of one.
 pub fn write(fd: i32, data: &[u8]) -> Result<usize, Errno> {
-    const PIECE: usize = MAX_MSG_BYTES - IoTransfer::BYTES;
+    const PIECE: usize = MAX_BULK_BYTES - IoTransfer::BYTES;
     let mut done = 0;
     loop {
         let piece = &data[done..data.len().min(done + PIECE)];

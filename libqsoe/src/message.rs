@@ -71,6 +71,24 @@ pub(crate) fn load(parts: &[&[u8]]) -> Result<Loaded, Errno> {
     Ok(Loaded { bytes: total, mrs })
 }
 
+/// Gathers the first `MAX_MSG_BYTES` of `parts` into a message: the part
+/// of a lent message that travels in the IPC buffer.
+#[cfg(target_arch = "riscv64")]
+pub(crate) fn load_head(parts: &[&[u8]]) -> Loaded {
+    // SAFETY: the runtime gave this thread its IPC buffer.
+    let buffer = unsafe { &mut *ipc_buffer() };
+    let bytes = as_bytes_mut(&mut buffer.msg[..MAX_MSG_BYTES / 8]);
+    let mut at = 0;
+    for p in parts {
+        let n = p.len().min(MAX_MSG_BYTES - at);
+        bytes[at..at + n].copy_from_slice(&p[..n]);
+        at += n;
+    }
+    let mut mrs = [0; 4];
+    mrs.copy_from_slice(&buffer.msg[..4]);
+    Loaded { bytes: at, mrs }
+}
+
 /// Copies a message of `bytes` bytes (first words in `mrs`) into `parts`
 /// in order, as far as they reach; answers the bytes copied.
 #[cfg(target_arch = "riscv64")]

@@ -27,12 +27,12 @@ use crate::Pid;
 use core::sync::atomic::{AtomicU32, Ordering};
 use qsoe_abi::ipc::ConnectionBadge;
 use qsoe_abi::ipc::{
-    decode_answer, error_label, message_bytes, message_label, reply_label, Answer, Coid, Pulse,
-    Rcvid, MAX_CHANNELS, MAX_MSG_BYTES, MAX_REGULAR, MAX_SIDE, PULSE_BADGE, PULSE_BYTES,
-    REPLY_OBJECTS,
+    bulk_message_label, decode_answer, error_label, message_bytes, message_label, message_lease,
+    reply_label, Answer, Coid, Pulse, Rcvid, MAX_BULK_BYTES, MAX_CHANNELS, MAX_MSG_BYTES,
+    MAX_REGULAR, MAX_SIDE, PULSE_BADGE, PULSE_BYTES, REPLY_OBJECTS,
 };
 use qsoe_abi::layout::slot;
-use qsoe_abi::wire::op;
+use qsoe_abi::wire::{self, op, MAX_LEASE_REGIONS};
 use sel4_sys::{MessageInfo, Word};
 
 pub use qsoe_abi::ipc::{chf, pulse_code, SIDE_CHANNEL as _NTO_SIDE_CHANNEL, SYSMGR_COID};
@@ -47,7 +47,11 @@ pub struct MsgInfo {
     pub pid: Pid,
     pub chid: i32,
     pub scoid: i32,
+    /// The bytes received into the caller's buffers' reach.
     pub msglen: usize,
+    /// The bytes the client sent: more than `msglen` when it lent its
+    /// buffers (read the rest with `MsgRead`).
+    pub srcmsglen: usize,
 }
 
 /// What `ConnectServerInfo` reports about a connection.
@@ -83,6 +87,8 @@ struct ReplySlot {
     /// The message as received, for `MsgRead`.
     received: [Word; MAX_MSG_WORDS],
     received_len: usize,
+    /// The client's lease, when it lent the whole message and reply.
+    lease: Option<u8>,
     /// The reply being built by `MsgWrite`.
     reply: [u8; MAX_MSG_BYTES],
     reply_len: usize,
@@ -162,6 +168,7 @@ const EMPTY_REPLY: ReplySlot = ReplySlot {
     chid: 0,
     received: [0; MAX_MSG_WORDS],
     received_len: 0,
+    lease: None,
     reply: [0; MAX_MSG_BYTES],
     reply_len: 0,
 };
@@ -373,12 +380,37 @@ pub fn MsgSend(coid: i32, smsg: &[u8], rmsg: &mut [u8]) -> Result<i32, Errno> {
 }
 
 /// `MsgSendv`: `MsgSend` gathering from and scattering to several parts.
+///
+/// A message or reply larger than the IPC buffer is lent: the client's
+/// buffers are leased to the server for the call (`wire::op::LEASE`), its
+/// first part travels as usual, and the server reaches the rest through
+/// taskman with `MsgRead` and `MsgWrite`; the lease ends when the call
+/// returns.
 pub fn MsgSendv(coid: i32, siov: &[&[u8]], riov: &mut [&mut [u8]]) -> Result<i32, Errno> {
     let c = connection(coid)?;
+    // One part each way (every `MsgSend`) is checked without a loop.
+    let fits = match (siov, &*riov) {
+        ([s], [r]) => s.len() <= MAX_MSG_BYTES && r.len() <= MAX_MSG_BYTES,
+        _ => total(siov) <= MAX_MSG_BYTES && total(riov) <= MAX_MSG_BYTES,
+    };
+    if !fits {
+        return send_lent(c, coid, siov, riov, total(siov));
+    }
     flush_reply();
     let msg = load(siov)?;
     let info = MessageInfo::new(message_label(msg.bytes), 0, 0, msg.words());
     let answer = sel4_sys::call(c.slot(), info, msg.mrs);
+    answered(answer, riov)
+}
+
+/// The bytes of all of `iov`'s parts.
+fn total<T: AsRef<[u8]>>(iov: &[T]) -> usize {
+    iov.iter().map(|p| p.as_ref().len()).sum()
+}
+
+/// What a call's answer means, its reply's bytes put into `riov`.
+#[inline]
+fn answered(answer: sel4_sys::Received, riov: &mut [&mut [u8]]) -> Result<i32, Errno> {
     match decode_answer(answer.info.label()) {
         Answer::Reply { status, bytes } => {
             let carried = answer.info.length() as usize * 8;
@@ -394,6 +426,55 @@ pub fn MsgSendv(coid: i32, siov: &[&[u8]], riov: &mut [&mut [u8]]) -> Result<i32
         // The call came back without a reply: the server is gone.
         Answer::Unframed => Err(ESRVRFAULT),
     }
+}
+
+/// The buffers of `iov` as (address, length) pairs, at most
+/// `MAX_BULK_BYTES` in all; `E2BIG` if they are too many.
+fn regions<'i>(
+    iov: impl Iterator<Item = &'i [u8]>,
+    out: &mut [(Word, Word); MAX_LEASE_REGIONS],
+) -> Result<usize, Errno> {
+    let (mut n, mut room) = (0, MAX_BULK_BYTES);
+    for p in iov.filter(|p| !p.is_empty()) {
+        if room == 0 {
+            break;
+        }
+        let slot = out.get_mut(n).ok_or(E2BIG)?;
+        let len = p.len().min(room);
+        *slot = (p.as_ptr() as Word, len as Word);
+        room -= len;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// `MsgSendv` of a message or reply larger than the IPC buffer: lent.
+#[cold]
+#[inline(never)]
+fn send_lent(
+    c: Coid,
+    coid: i32,
+    siov: &[&[u8]],
+    riov: &mut [&mut [u8]],
+    sent: usize,
+) -> Result<i32, Errno> {
+    if sent > MAX_BULK_BYTES {
+        return Err(E2BIG);
+    }
+    let mut send = [(0, 0); MAX_LEASE_REGIONS];
+    let mut recv = [(0, 0); MAX_LEASE_REGIONS];
+    let ns = regions(siov.iter().copied(), &mut send)?;
+    let nr = regions(riov.iter().map(|p| &**p), &mut recv)?;
+    let mut words = [0; wire::MAX_WORDS];
+    let n = wire::encode_lease(&mut words, coid, &send[..ns], &recv[..nr])?;
+    let lease = taskman::request(op::LEASE, &words[..n])?[0] as u8;
+    let msg = message::load_head(siov);
+    let label = bulk_message_label(msg.bytes, lease, sent);
+    let info = MessageInfo::new(label, 0, 0, msg.words());
+    let answer = sel4_sys::call(c.slot(), info, msg.mrs);
+    // Whatever came back, the server's reach ends here.
+    let _ = taskman::request(op::UNLEASE, &[lease as Word]);
+    answered(answer, riov)
 }
 
 /// `MsgSendPulse`: queues a pulse on the channel behind `coid`; `EAGAIN`
@@ -497,6 +578,7 @@ fn deliver_pulse(
             chid,
             scoid: pulse.scoid,
             msglen: PULSE_BYTES,
+            srcmsglen: PULSE_BYTES,
         };
     }
     0
@@ -511,7 +593,9 @@ fn received(
     info: Option<&mut MsgInfo>,
 ) -> i32 {
     let who = ConnectionBadge::decode(msg.badge);
-    let bytes = message_bytes(msg.info.label()).min(msg.info.length() as usize * 8);
+    let label = msg.info.label();
+    let bytes = message_bytes(label).min(msg.info.length() as usize * 8);
+    let lent = message_lease(label);
     unload(&msg.mrs, bytes, iov);
     let mut t = tables();
     let r = &mut t.replies[k];
@@ -521,6 +605,7 @@ fn received(
         r.received[4..4 + spilled.len()].copy_from_slice(spilled);
     }
     r.received_len = bytes;
+    r.lease = lent.map(|(lease, _)| lease);
     r.state = ReplyState::Held;
     r.client = who.pid;
     r.scoid = who.scoid;
@@ -533,6 +618,7 @@ fn received(
             chid,
             scoid: who.scoid,
             msglen: bytes,
+            srcmsglen: lent.map_or(bytes, |(_, total)| total),
         };
     }
     Rcvid {
@@ -542,9 +628,70 @@ fn received(
     .encode()
 }
 
+/// The client and lease of a held call that was lent, for taskman's
+/// copies.
+fn lent(t: &mut Tables, rcvid: i32) -> Result<Option<(Pid, i32, u8)>, Errno> {
+    let (_, r) = t.held(rcvid)?;
+    Ok(r.lease.map(|lease| (r.client, r.scoid, lease)))
+}
+
+/// Taskman copies `len` bytes at `offset` of a lent message (`BULK_READ`)
+/// or reply (`BULK_WRITE`) from or to `addr`.
+fn bulk(
+    op: u64,
+    (client, scoid, lease): (Pid, i32, u8),
+    offset: usize,
+    addr: Word,
+    len: usize,
+) -> Result<usize, Errno> {
+    let b = wire::Bulk {
+        client,
+        scoid,
+        lease,
+        offset: offset as u64,
+        addr,
+        len: len as u64,
+    };
+    Ok(taskman::request(op, &b.to_words())?[0] as usize)
+}
+
+/// What `MsgRead` asks taskman for a lent message, by the client's pid,
+/// connection and lease rather than an rcvid: taskman answers only the
+/// server the lease was lent to, and only while the call lasts (a test
+/// shows a server cannot keep reaching a client after it).
+pub fn read_lent(
+    client: Pid,
+    scoid: i32,
+    lease: u8,
+    offset: usize,
+    msg: &mut [u8],
+) -> Result<usize, Errno> {
+    let addr = msg.as_mut_ptr() as Word;
+    bulk(
+        op::BULK_READ,
+        (client, scoid, lease),
+        offset,
+        addr,
+        msg.len(),
+    )
+}
+
 /// `MsgRead`: bytes of the received message from `offset`.
 pub fn MsgRead(rcvid: i32, msg: &mut [u8], offset: usize) -> Result<usize, Errno> {
     let mut t = tables();
+    let held = t.held(rcvid)?.1.received_len;
+    if offset.saturating_add(msg.len()) > held {
+        if let Some(l) = lent(&mut t, rcvid)? {
+            drop(t);
+            return bulk(
+                op::BULK_READ,
+                l,
+                offset,
+                msg.as_mut_ptr() as Word,
+                msg.len(),
+            );
+        }
+    }
     let (_, r) = t.held(rcvid)?;
     let len = r.received_len;
     let from = message::as_bytes_mut(&mut r.received)
@@ -555,14 +702,18 @@ pub fn MsgRead(rcvid: i32, msg: &mut [u8], offset: usize) -> Result<usize, Errno
     Ok(n)
 }
 
-/// `MsgWrite`: puts bytes into the reply at `offset`, sent by `MsgReply`.
+/// `MsgWrite`: puts bytes into the reply at `offset`, sent by `MsgReply`
+/// (or, past the IPC buffer's reach in a lent reply, straight into the
+/// client's buffers).
 pub fn MsgWrite(rcvid: i32, msg: &[u8], offset: usize) -> Result<usize, Errno> {
     let mut t = tables();
-    let (_, r) = t.held(rcvid)?;
     let end = offset.checked_add(msg.len()).ok_or(E2BIG)?;
     if end > MAX_MSG_BYTES {
-        return Err(E2BIG);
+        let l = lent(&mut t, rcvid)?.ok_or(E2BIG)?;
+        drop(t);
+        return bulk(op::BULK_WRITE, l, offset, msg.as_ptr() as Word, msg.len());
     }
+    let (_, r) = t.held(rcvid)?;
     r.reply[offset..end].copy_from_slice(msg);
     r.reply_len = r.reply_len.max(end);
     Ok(msg.len())
@@ -584,7 +735,7 @@ pub fn MsgReply(rcvid: i32, status: i32, msg: &[u8]) -> Result<(), Errno> {
 pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
     let total: usize = iov.iter().map(|p| p.len()).sum();
     if total > MAX_MSG_BYTES {
-        return Err(E2BIG);
+        return reply_lent(rcvid, status, iov);
     }
     flush_reply();
     let mut t = tables();
@@ -603,6 +754,32 @@ pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
     let info = MessageInfo::new(reply_label(status, msg.bytes), 0, 0, msg.words());
     defer(&mut t, k, info, msg.mrs);
     Ok(())
+}
+
+/// `MsgReplyv` of more than the IPC buffer holds, to a client that lent
+/// its reply buffers: what `MsgWrite` put in the reply goes first, then
+/// every part over it, all straight into the client's buffers; the reply
+/// itself then carries only the status.
+#[cold]
+#[inline(never)]
+fn reply_lent(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
+    let mut early = [0u8; MAX_MSG_BYTES];
+    let (l, written) = {
+        let mut t = tables();
+        let l = lent(&mut t, rcvid)?.ok_or(E2BIG)?;
+        let (_, r) = t.held(rcvid)?;
+        early[..r.reply_len].copy_from_slice(&r.reply[..r.reply_len]);
+        let written = r.reply_len;
+        r.reply_len = 0;
+        (l, written)
+    };
+    bulk(op::BULK_WRITE, l, 0, early.as_ptr() as Word, written)?;
+    let mut at = 0;
+    for p in iov {
+        bulk(op::BULK_WRITE, l, at, p.as_ptr() as Word, p.len())?;
+        at += p.len();
+    }
+    MsgReply(rcvid, status, &[])
 }
 
 /// Answers a raw seL4 call this thread holds in reply object `reply` (an

@@ -16,12 +16,14 @@
 use crate::errno::{Errno, EBADF, EBUSY, EINVAL, ENFILE, ENOSYS, ENOTTY};
 use crate::lock::SpinLock;
 use crate::name::{path_attach, path_detach};
-use crate::neutrino::{ChannelCreate, MsgError, MsgInfo, MsgReceive, MsgReply, MsgReplyv};
+use crate::neutrino::{
+    ChannelCreate, MsgError, MsgInfo, MsgRead, MsgReceive, MsgReply, MsgReplyv, MsgWrite,
+};
 use qsoe_abi::iomsg::{
     connect, dcmd, io, message_type, mode, IoConnect, IoDevctl, IoDup, IoLseek, IoTransfer, Stat,
     IO_FLAG_RD, IO_FLAG_WR, SEEK_CUR, SEEK_END, SEEK_SET,
 };
-use qsoe_abi::ipc::{chf, pulse_code, Pulse, MAX_MSG_BYTES, PULSE_BYTES};
+use qsoe_abi::ipc::{chf, pulse_code, Pulse, MAX_BULK_BYTES, MAX_MSG_BYTES, PULSE_BYTES};
 use qsoe_abi::Pid;
 
 pub use qsoe_abi::iomsg::resmgr_flag;
@@ -60,15 +62,15 @@ pub trait ResourceManager: Sync {
         client: Client,
     ) -> Result<Self::Attr, Errno>;
 
-    /// Bytes from the OCB's offset into `out`; the dispatch moves the
-    /// offset by what this answers.
-    fn read(&self, _ocb: &Ocb<Self::Attr>, _out: &mut [u8]) -> Result<usize, Errno> {
+    /// Bytes from the OCB's offset, given to `reply` (up to its
+    /// `wanted`); the dispatch moves the offset by what it took.
+    fn read(&self, _ocb: &Ocb<Self::Attr>, _reply: &mut ReadReply) -> Result<(), Errno> {
         Err(ENOSYS)
     }
 
-    /// Writes `data` at the OCB's offset; the dispatch moves the offset by
-    /// what this answers.
-    fn write(&self, _ocb: &Ocb<Self::Attr>, _data: &[u8]) -> Result<usize, Errno> {
+    /// Writes the bytes `data` holds at the OCB's offset; the dispatch
+    /// moves the offset by what this answers.
+    fn write(&self, _ocb: &Ocb<Self::Attr>, _data: &mut WriteData) -> Result<usize, Errno> {
         Err(ENOSYS)
     }
 
@@ -112,6 +114,71 @@ pub trait ResourceManager: Sync {
 
     /// A pulse that is not the dispatch's own.
     fn pulse(&self, _pulse: Pulse) {}
+}
+
+/// Where a read's bytes go: the reply's first part while they fit there,
+/// the rest (for a client that lent its buffer) straight to the client
+/// with `MsgWrite`, so a large read is copied once.
+pub struct ReadReply<'b> {
+    rcvid: i32,
+    inline: &'b mut [u8],
+    inline_len: usize,
+    wanted: usize,
+    at: usize,
+}
+
+impl ReadReply<'_> {
+    /// Bytes the client still asks for.
+    pub fn wanted(&self) -> usize {
+        self.wanted - self.at
+    }
+
+    /// Adds the first of `data` (as many as are still wanted) to the
+    /// reply; answers how many.
+    pub fn write(&mut self, data: &[u8]) -> Result<usize, Errno> {
+        let data = &data[..data.len().min(self.wanted())];
+        let end = self.at + data.len();
+        if end <= self.inline.len() {
+            self.inline[self.at..end].copy_from_slice(data);
+            self.inline_len = end;
+        } else {
+            MsgWrite(self.rcvid, data, self.at)?;
+        }
+        self.at = end;
+        Ok(data.len())
+    }
+}
+
+/// The bytes of a write: what came with the message, then (for a client
+/// that lent its buffer) the rest with `MsgRead`.
+pub struct WriteData<'b> {
+    rcvid: i32,
+    inline: &'b [u8],
+    len: usize,
+    at: usize,
+}
+
+impl WriteData<'_> {
+    /// Bytes not taken yet.
+    pub fn remaining(&self) -> usize {
+        self.len - self.at
+    }
+
+    /// Takes the next bytes into `dst`; answers how many.
+    pub fn read(&mut self, dst: &mut [u8]) -> Result<usize, Errno> {
+        let n = dst.len().min(self.remaining());
+        let end = self.at + n;
+        if end <= self.inline.len() {
+            dst[..n].copy_from_slice(&self.inline[self.at..end]);
+        } else {
+            let got = MsgRead(self.rcvid, &mut dst[..n], IoTransfer::BYTES + self.at)?;
+            if got < n {
+                return Err(EINVAL);
+            }
+        }
+        self.at = end;
+        Ok(n)
+    }
 }
 
 /// A connection bound to an open.
@@ -232,11 +299,18 @@ impl<R: ResourceManager, const N: usize> Dispatch<R, N> {
             scoid: info.scoid,
         };
         let len = info.msglen.min(buf.len());
+        let request = Request {
+            rcvid,
+            client,
+            len,
+            sent: info.srcmsglen,
+        };
         // A reply's data goes at the start of the buffer, over the
         // message, once its header has been read.
-        match self.handle(client, buf, len) {
+        match self.handle(request, buf) {
             Ok(Answer::Status(status)) => MsgReply(rcvid, status, &[]),
             Ok(Answer::Data(n)) => MsgReply(rcvid, n as i32, &buf[..n]),
+            Ok(Answer::Read { total, inline }) => MsgReply(rcvid, total as i32, &buf[..inline]),
             Ok(Answer::Bytes(head, data)) => MsgReplyv(rcvid, 0, &[&head[..], &buf[..data]]),
             Err(e) => MsgError(rcvid, e),
         }
@@ -282,9 +356,14 @@ impl<R: ResourceManager, const N: usize> Dispatch<R, N> {
         }
     }
 
-    /// Answers the `len` bytes of message in `buf`, which a reply's data
-    /// may overwrite.
-    fn handle(&self, client: Client, buf: &mut Buffer, len: usize) -> Result<Answer, Errno> {
+    /// Answers the message in `buf`, which a reply's data may overwrite.
+    fn handle(&self, req: Request, buf: &mut Buffer) -> Result<Answer, Errno> {
+        let Request {
+            rcvid,
+            client,
+            len,
+            sent,
+        } = req;
         let msg = &buf[..len];
         let kind = message_type(msg).ok_or(EINVAL)?;
         match kind {
@@ -313,10 +392,19 @@ impl<R: ResourceManager, const N: usize> Dispatch<R, N> {
                 if ocb.ioflag & IO_FLAG_RD == 0 {
                     return Err(EBADF);
                 }
-                let want = (r.nbytes as usize).min(MAX_MSG_BYTES);
-                let n = self.manager.read(&ocb, &mut buf[..want])?.min(want);
-                self.set_offset(i, ocb.offset + n as u64);
-                Ok(Answer::Data(n))
+                let mut reply = ReadReply {
+                    rcvid,
+                    inline: &mut buf[..],
+                    inline_len: 0,
+                    wanted: (r.nbytes as usize).min(MAX_BULK_BYTES),
+                    at: 0,
+                };
+                self.manager.read(&ocb, &mut reply)?;
+                self.set_offset(i, ocb.offset + reply.at as u64);
+                Ok(Answer::Read {
+                    total: reply.at,
+                    inline: reply.inline_len,
+                })
             }
             io::WRITE => {
                 let w = IoTransfer::decode(msg)?;
@@ -324,9 +412,15 @@ impl<R: ResourceManager, const N: usize> Dispatch<R, N> {
                 if ocb.ioflag & IO_FLAG_WR == 0 {
                     return Err(EBADF);
                 }
-                let data = &msg[IoTransfer::BYTES..];
-                let data = &data[..(w.nbytes as usize).min(data.len())];
-                let n = self.manager.write(&ocb, data)?.min(data.len());
+                let inline = &msg[IoTransfer::BYTES..];
+                let carried = sent.max(len) - IoTransfer::BYTES;
+                let mut data = WriteData {
+                    rcvid,
+                    inline,
+                    len: (w.nbytes as usize).min(carried),
+                    at: 0,
+                };
+                let n = self.manager.write(&ocb, &mut data)?.min(data.len);
                 self.set_offset(i, ocb.offset + n as u64);
                 Ok(Answer::Status(n as i32))
             }
@@ -417,10 +511,22 @@ impl<R: ResourceManager, const N: usize> Dispatch<R, N> {
     }
 }
 
+/// A message as the dispatch got it: from whom, how much of it is in the
+/// buffer, how much was sent.
+#[derive(Clone, Copy)]
+struct Request {
+    rcvid: i32,
+    client: Client,
+    len: usize,
+    sent: usize,
+}
+
 /// How a message is answered: a status alone, data put at the start of
-/// the reply area, or a header and data there.
+/// the reply area, a read's bytes (the first of them there), or a header
+/// and data there.
 enum Answer {
     Status(i32),
     Data(usize),
+    Read { total: usize, inline: usize },
     Bytes([u8; IoDevctl::REPLY_BYTES], usize),
 }

@@ -4,7 +4,7 @@
 //! what each open reaches). A process's opens live with its process
 //! entry, one per connection index, so they go when it does.
 
-use crate::Taskman;
+use crate::{bulk, Taskman};
 use alloc::collections::BTreeMap;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
@@ -13,12 +13,13 @@ use qsoe_abi::errno::{Errno, EBADF, EBUSY, EINVAL, ENOSYS, ENOTTY, EROFS, ESRCH}
 use qsoe_abi::iomsg::{
     connect, dcmd, io, message_type, IoConnect, IoDevctl, IoDup, IoLseek, IoTransfer,
 };
-use qsoe_abi::ipc::{error_label, reply_label, Coid, MAX_MSG_BYTES};
+use qsoe_abi::ipc::{error_label, message_lease, reply_label, Coid, MAX_MSG_BYTES};
 use qsoe_abi::Pid;
 use sel4_root_task::println;
 use sel4_sys::{Received, Word};
 use taskman_core::channels::Target;
 use taskman_core::files::{self, Node, Ocb, ProcInfo};
+use taskman_core::leases::Lease;
 
 /// A process's opens on its connections to taskman, by connection
 /// index; a dup shares one.
@@ -40,13 +41,19 @@ pub fn message(
     msg: &Received,
     words: &[Word],
 ) -> (Word, Vec<Word>) {
-    let bytes = qsoe_abi::ipc::message_bytes(msg.info.label()).min(words.len() * 8);
+    let label = msg.info.label();
+    let bytes = qsoe_abi::ipc::message_bytes(label).min(words.len() * 8);
     let data: Vec<u8> = words
         .iter()
         .flat_map(|w| w.to_le_bytes())
         .take(bytes)
         .collect();
-    match serve(tm, pid, index, &data) {
+    // A message lent whole: its lease, and its full size.
+    let lent = message_lease(label).and_then(|(id, total)| {
+        let lease = bulk::lent_to_taskman(tm, pid, index, id)?;
+        Some(Lent { lease, total })
+    });
+    match serve(tm, pid, index, &data, lent.as_ref()) {
         Ok((status, reply)) => {
             let label = reply_label(status, reply.len());
             let words = reply
@@ -65,7 +72,17 @@ pub fn message(
 
 type Reply = Result<(i32, Vec<u8>), Errno>;
 
-fn serve(tm: &mut Taskman, pid: Pid, index: u16, msg: &[u8]) -> Reply {
+/// What a client lent for a message larger than the registers.
+struct Lent {
+    lease: Lease,
+    /// The message's full size.
+    total: usize,
+}
+
+/// The most a lent write to the console takes at once.
+const CONSOLE_WRITE_MAX: usize = 64 << 10;
+
+fn serve(tm: &mut Taskman, pid: Pid, index: u16, msg: &[u8], lent: Option<&Lent>) -> Reply {
     let kind = message_type(msg).ok_or(EINVAL)?;
     if kind == io::CONNECT {
         return open(tm, pid, index, msg);
@@ -76,8 +93,8 @@ fn serve(tm: &mut Taskman, pid: Pid, index: u16, msg: &[u8]) -> Reply {
     let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
     let ocb = p.ipc.opens.get(&index).cloned().ok_or(EBADF)?;
     match kind {
-        io::READ => read(tm, &ocb, msg),
-        io::WRITE => write(tm, pid, &ocb, msg),
+        io::READ => read(tm, pid, &ocb, msg, lent),
+        io::WRITE => write(tm, pid, &ocb, msg, lent),
         io::LSEEK => {
             let l = IoLseek::decode(msg)?;
             let size = size_of(tm, &ocb.borrow().node);
@@ -160,13 +177,25 @@ fn dup(tm: &mut Taskman, pid: Pid, index: u16, msg: &[u8]) -> Reply {
     Ok((0, Vec::new()))
 }
 
-fn read(tm: &mut Taskman, ocb: &Rc<RefCell<Ocb>>, msg: &[u8]) -> Reply {
+fn read(
+    tm: &mut Taskman,
+    pid: Pid,
+    ocb: &Rc<RefCell<Ocb>>,
+    msg: &[u8],
+    lent: Option<&Lent>,
+) -> Reply {
     let t = IoTransfer::decode(msg)?;
     if !ocb.borrow().readable() {
         return Err(EBADF);
     }
-    let want = (t.nbytes as usize).min(MAX_MSG_BYTES);
     let node = ocb.borrow().node.clone();
+    // A lent reply takes a file's bytes whole; a directory's come a
+    // message at a time.
+    let room = match lent {
+        Some(l) if !files::is_dir(&node) => l.lease.recv_bytes() as usize,
+        _ => MAX_MSG_BYTES,
+    };
+    let want = (t.nbytes as usize).min(room);
     let at = ocb.borrow().offset;
     let mut out = alloc::vec![0u8; want];
     let (n, advance) = match &node {
@@ -187,28 +216,47 @@ fn read(tm: &mut Taskman, ocb: &Rc<RefCell<Ocb>>, msg: &[u8]) -> Reply {
     };
     ocb.borrow_mut().offset += advance;
     out.truncate(n);
+    if let (Some(l), true) = (lent, n > MAX_MSG_BYTES) {
+        bulk::deliver(tm, pid, &l.lease, &out)?;
+        return Ok((n as i32, Vec::new()));
+    }
     Ok((n as i32, out))
 }
 
-fn write(tm: &mut Taskman, pid: Pid, ocb: &Rc<RefCell<Ocb>>, msg: &[u8]) -> Reply {
+fn write(
+    tm: &mut Taskman,
+    pid: Pid,
+    ocb: &Rc<RefCell<Ocb>>,
+    msg: &[u8],
+    lent: Option<&Lent>,
+) -> Reply {
     let t = IoTransfer::decode(msg)?;
     if !ocb.borrow().writable() {
         return Err(EBADF);
     }
-    let data = &msg[IoTransfer::BYTES..];
-    let data = &data[..(t.nbytes as usize).min(data.len())];
+    let carried = match lent {
+        Some(l) => l.total.saturating_sub(IoTransfer::BYTES),
+        None => msg.len() - IoTransfer::BYTES,
+    };
+    let n = (t.nbytes as usize).min(carried);
     let node = ocb.borrow().node.clone();
     match node {
         Node::Console => {
+            let n = n.min(CONSOLE_WRITE_MAX);
+            let data = match lent {
+                Some(l) => bulk::collect(tm, pid, &l.lease, IoTransfer::BYTES as u64, n as u64)?,
+                None => msg[IoTransfer::BYTES..IoTransfer::BYTES + n].to_vec(),
+            };
             let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
             p.ipc.console_line.write(data.iter().copied(), |line| {
                 println!("{}", alloc::string::String::from_utf8_lossy(line));
             });
+            Ok((data.len() as i32, Vec::new()))
         }
-        Node::Null | Node::Zero => {}
-        _ => return Err(EBADF),
+        // Taken whole, and never looked at.
+        Node::Null | Node::Zero => Ok((n as i32, Vec::new())),
+        _ => Err(EBADF),
     }
-    Ok((data.len() as i32, Vec::new()))
 }
 
 /// The bytes of a file node (the archive's file, or `info` made now).

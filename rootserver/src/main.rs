@@ -12,6 +12,7 @@ extern crate alloc;
 mod archive;
 mod bench;
 mod boot;
+mod bulk;
 mod calls;
 mod channel;
 mod clock;

@@ -39,6 +39,7 @@ use taskman_core::cspace::{self, leaf_guard, root_guard, TOP_SLOT_DEPTH};
 use taskman_core::demand_pages::DemandPages;
 use taskman_core::elf_plan::{self, LoadPlan, PagePlan, TlsTemplate, PAGE_SIZE};
 use taskman_core::initial_stack::{self, StackImage};
+use taskman_core::leases::{Backing, LeaseTable, UserMemory};
 use taskman_core::limits::DEFAULT_QUOTAS;
 use taskman_core::policy;
 use taskman_core::spawn_plan::{self, object_slot as obj, Kind, PageFrame, SpawnPlan};
@@ -86,6 +87,12 @@ pub struct Process {
     demand: DemandPages,
     /// The object-CNode slot of its first frame.
     frames_base: u64,
+    /// What backs each of its pages, for bulk copies.
+    pub memory: UserMemory,
+    /// The memory it has lent for calls in progress.
+    pub leases: LeaseTable,
+    /// Taskman's mappings of its frames (`bulk`).
+    pub direct: crate::bulk::DirectMap,
     /// The object-CNode slots of its page tables not mapped yet.
     tables: Range<u64>,
 }
@@ -329,6 +336,9 @@ fn perform_spawn(
         threads: ThreadTable::default(),
         tp_offset: new.tp_offset,
         tls: new.load.tls,
+        memory: user_memory(&new, partial.leaf.unwrap_or_default(), partial.frames_base),
+        leases: LeaseTable::default(),
+        direct: Default::default(),
         demand: new.demand,
         frames_base: partial.frames_base,
         tables: partial.tables,
@@ -340,6 +350,27 @@ fn perform_spawn(
     }
     tm.spawn_profile.spawns += 1;
     Ok(new.pid)
+}
+
+/// What backs each page of a new process: its own frames (writable where
+/// the program's segment is, and for its stack and thread page), or the
+/// program file's pages in taskman's image.
+fn user_memory(new: &NewProcess, leaf: u64, frames_base: u64) -> UserMemory {
+    let mut memory = UserMemory::default();
+    for (i, &vaddr) in new.plan.page_vaddrs.iter().enumerate() {
+        let program_page = new.load.pages.get(i);
+        let backing = match new.plan.page_frames[i] {
+            PageFrame::File(offset) => Backing::Image {
+                addr: new.image[offset..].as_ptr() as u64,
+            },
+            PageFrame::Own => Backing::Frame {
+                cap: cspace::cptr(leaf, frames_base + new.plan.frame_slots[i]),
+                writable: program_page.is_none_or(|p| p.perms.write),
+            },
+        };
+        memory.insert(vaddr, backing);
+    }
+    memory
 }
 
 /// The abilities a new process of the program at `path` gets under

@@ -24,6 +24,7 @@ use sel4_root_task::println;
 use sel4_sys::{
     fault, object, size_bits, vm_attributes, CapRights, MessageInfo, Received, UserContext, Word,
 };
+use taskman_core::leases::Backing;
 use taskman_core::spawn_plan::object_slot as obj;
 use taskman_core::thread_page;
 use taskman_core::threads::Join;
@@ -54,6 +55,11 @@ pub fn create(
         return Err(e);
     }
     let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
+    let frames = &objects.slots[FIRST_FRAME..FIRST_FRAME + FRAMES];
+    for (vaddr, &cap) in ThreadArea::of(index).pages().zip(frames) {
+        let writable = true;
+        p.memory.insert(vaddr, Backing::Frame { cap, writable });
+    }
     Ok(p.threads.started(index, objects))
 }
 
@@ -173,6 +179,9 @@ pub fn exit(tm: &mut Taskman, pid: Pid, tid: i32, value: Word) -> Result<(), Err
     let (objects, joiner) = p.threads.ended(tid, value).ok_or(ESRCH)?;
     retire(tm, core, &objects);
     release(tm, objects);
+    // Its frames went with its block, and taskman's copies of them.
+    let index = (tid - 2) as usize;
+    crate::bulk::forget(tm, pid, ThreadArea::of(index).pages());
     if let Some(j) = joiner {
         j.via.answer(j.reply, Ok(&[value]));
         tm.replies.push(j.reply);

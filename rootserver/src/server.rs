@@ -6,7 +6,9 @@
 use crate::calls::{self, Via};
 use crate::heap::Headroom;
 use crate::process::{self, Process, SpawnRequest};
-use crate::{channel, connection, files, passive, path, process_threads, replies, ticker, Taskman};
+use crate::{
+    bulk, channel, connection, files, passive, path, process_threads, replies, ticker, Taskman,
+};
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EBADF, EBUSY, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ESRVRFAULT};
 use qsoe_abi::grants::Abilities;
@@ -339,6 +341,10 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
         r @ (Request::PathAttach { .. }
         | Request::PathDetach { .. }
         | Request::PathResolve { .. }) => Answer::Reply(path::request(tm, pid, r)?),
+        r @ (Request::Lease { .. }
+        | Request::Unlease { .. }
+        | Request::BulkRead(_)
+        | Request::BulkWrite(_)) => Answer::Reply(bulk::request(tm, pid, r)?),
     })
 }
 
@@ -432,6 +438,7 @@ pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
     passive::forget_process(tm, &process);
     process::release_objects(tm, &process);
     process_threads::destroy_all(tm, &mut process);
+    bulk::release(tm, core::mem::take(&mut process.direct));
     if let Some(reply) = process.parked {
         tm.replies.push(reply);
     }

@@ -270,6 +270,38 @@ pub mod label {
     pub const KIND_ERROR: u64 = 2;
 }
 
+/// Where a message whose whole is lent (`wire::op::LEASE`) says so: the
+/// lease's id and the message's full size ride in its label.
+mod bulk_label {
+    pub const FLAG: u64 = 1 << 10;
+    pub const LEASE_SHIFT: u32 = 11;
+    pub const TOTAL_SHIFT: u32 = 19;
+    pub const TOTAL_BITS: u32 = 21;
+}
+
+/// The largest message a lease can carry: its size must fit the label.
+pub const MAX_BULK_BYTES: usize = (1 << bulk_label::TOTAL_BITS) - 1;
+
+/// The label of a message of `total` bytes lent with lease `lease`, whose
+/// first `inline` bytes travel in the message registers.
+pub fn bulk_message_label(inline: usize, lease: u8, total: usize) -> u64 {
+    use bulk_label::*;
+    message_label(inline)
+        | FLAG
+        | (lease as u64) << LEASE_SHIFT
+        | (total as u64 & MAX_BULK_BYTES as u64) << TOTAL_SHIFT
+}
+
+/// The lease and full size a message label names, if the message is lent.
+pub fn message_lease(l: u64) -> Option<(u8, usize)> {
+    use bulk_label::*;
+    (l & FLAG != 0).then(|| {
+        let lease = (l >> LEASE_SHIFT) as u8;
+        let total = ((l >> TOTAL_SHIFT) & MAX_BULK_BYTES as u64) as usize;
+        (lease, total)
+    })
+}
+
 /// The label of a message of `bytes` bytes.
 pub fn message_label(bytes: usize) -> u64 {
     bytes as u64 & label::BYTES_MASK
@@ -513,6 +545,19 @@ mod tests {
         assert_eq!(decode_answer(0), Answer::Unframed);
         assert_eq!(decode_answer(message_label(40)), Answer::Unframed);
         assert_eq!(message_bytes(u64::MAX), MAX_MSG_BYTES);
+    }
+
+    #[test]
+    fn lent_messages_carry_their_lease_and_size() {
+        let l = bulk_message_label(MAX_MSG_BYTES, 0xa5, 1 << 20);
+        assert_eq!(message_bytes(l), MAX_MSG_BYTES);
+        assert_eq!(message_lease(l), Some((0xa5, 1 << 20)));
+        assert_eq!(message_lease(message_label(12)), None);
+        assert_eq!(l & crate::wire::op::TAG, 0, "never taken for a request");
+        assert_eq!(
+            message_lease(bulk_message_label(0, 0, MAX_BULK_BYTES)),
+            Some((0, MAX_BULK_BYTES))
+        );
     }
 
     #[test]

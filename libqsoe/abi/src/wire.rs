@@ -48,6 +48,10 @@ pub mod op {
     pub const PATH_ATTACH: u64 = TAG | 21;
     pub const PATH_DETACH: u64 = TAG | 22;
     pub const PATH_RESOLVE: u64 = TAG | 23;
+    pub const LEASE: u64 = TAG | 24;
+    pub const UNLEASE: u64 = TAG | 25;
+    pub const BULK_READ: u64 = TAG | 26;
+    pub const BULK_WRITE: u64 = TAG | 27;
 }
 
 /// Where `op::REPLY` carries its reply object and thread.
@@ -99,6 +103,11 @@ pub const MAX_RESOLVED: usize = 8;
 pub const RESOLVE_WORDS: usize = 1 + MAX_RESOLVED * Resolved::WORDS;
 /// Words before a path request's path: flags, chid, handle, length.
 const PATH_ATTACH_HEADER: usize = 4;
+
+/// Regions one lease may lend in each direction.
+pub const MAX_LEASE_REGIONS: usize = 8;
+/// Words before a lease's regions: coid, send regions, receive regions.
+const LEASE_HEADER: usize = 3;
 
 /// A decoded request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,6 +215,91 @@ pub enum Request<'a> {
     PathResolve {
         path: &'a [u8],
     },
+    /// Lends the server behind `coid` the caller's memory for one call:
+    /// the message is gathered from `send`, the reply scattered to
+    /// `recv`, each a list of (address, length) word pairs. Answers the
+    /// lease id, which the call's label carries.
+    Lease {
+        coid: i32,
+        send: &'a [u64],
+        recv: &'a [u64],
+    },
+    /// Ends the caller's lease `lease`.
+    Unlease {
+        lease: u8,
+    },
+    /// Copies `len` bytes of the message lent by `client` (its connection
+    /// `scoid`, its `lease`) from `offset` to the caller's memory at
+    /// `addr`; answers the bytes copied (fewer at the message's end).
+    BulkRead(Bulk),
+    /// Copies `len` bytes from the caller's memory at `addr` into the
+    /// reply lent by `client`, at `offset`; answers the bytes copied.
+    BulkWrite(Bulk),
+}
+
+/// A bulk copy between a server and the client whose lease it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bulk {
+    pub client: Pid,
+    pub scoid: i32,
+    pub lease: u8,
+    pub offset: u64,
+    pub addr: u64,
+    pub len: u64,
+}
+
+impl Bulk {
+    pub const WORDS: usize = 6;
+
+    pub fn to_words(self) -> [u64; Self::WORDS] {
+        [
+            self.client as u32 as u64,
+            self.scoid as u32 as u64,
+            self.lease as u64,
+            self.offset,
+            self.addr,
+            self.len,
+        ]
+    }
+
+    fn decode(words: &[u64]) -> Result<Self, Errno> {
+        Ok(Bulk {
+            client: int(words, 0)?,
+            scoid: int(words, 1)?,
+            lease: u8::try_from(word(words, 2)?).map_err(|_| EINVAL)?,
+            offset: word(words, 3)?,
+            addr: word(words, 4)?,
+            len: word(words, 5)?,
+        })
+    }
+}
+
+/// A lease request's regions: `n` (address, length) pairs from word `at`.
+fn take_regions(words: &[u64], at: usize, n: usize) -> Result<&[u64], Errno> {
+    if n > MAX_LEASE_REGIONS {
+        return Err(E2BIG);
+    }
+    words.get(at..at + 2 * n).ok_or(EINVAL)
+}
+
+/// Writes a `LEASE` request's words into `out`; answers how many.
+pub fn encode_lease(
+    out: &mut [u64],
+    coid: i32,
+    send: &[(u64, u64)],
+    recv: &[(u64, u64)],
+) -> Result<usize, Errno> {
+    if send.len() > MAX_LEASE_REGIONS || recv.len() > MAX_LEASE_REGIONS {
+        return Err(E2BIG);
+    }
+    let words = LEASE_HEADER + 2 * (send.len() + recv.len());
+    let out = out.get_mut(..words).ok_or(E2BIG)?;
+    out[..LEASE_HEADER].copy_from_slice(&[coid as u64, send.len() as u64, recv.len() as u64]);
+    for (i, &(addr, len)) in send.iter().chain(recv).enumerate() {
+        out[LEASE_HEADER + 2 * i] = addr;
+        out[LEASE_HEADER + 2 * i + 1] = len;
+    }
+    Ok(words)
 }
 
 /// One registration a `PATH_RESOLVE` answers: where to connect, the
@@ -442,6 +536,21 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
             path: take_path(words, PATH_ATTACH_HEADER)?,
         }),
         op::PATH_DETACH => Ok(Request::PathDetach { id: int(words, 0)? }),
+        op::LEASE => {
+            let nsend = usize::try_from(word(words, 1)?).map_err(|_| EINVAL)?;
+            let nrecv = usize::try_from(word(words, 2)?).map_err(|_| EINVAL)?;
+            let send = take_regions(words, LEASE_HEADER, nsend)?;
+            Ok(Request::Lease {
+                coid: int(words, 0)?,
+                send,
+                recv: take_regions(words, LEASE_HEADER + send.len(), nrecv)?,
+            })
+        }
+        op::UNLEASE => Ok(Request::Unlease {
+            lease: u8::try_from(word(words, 0)?).map_err(|_| EINVAL)?,
+        }),
+        op::BULK_READ => Bulk::decode(words).map(Request::BulkRead),
+        op::BULK_WRITE => Bulk::decode(words).map(Request::BulkWrite),
         op::PATH_RESOLVE => Ok(Request::PathResolve {
             path: take_path(words, 1)?,
         }),
@@ -936,7 +1045,7 @@ mod tests {
         for _ in 0..20_000 {
             let label = match next() % 3 {
                 0 => next(),
-                _ => op::TAG | (next() % 24),
+                _ => op::TAG | (next() % 28),
             };
             let len = (next() % (MAX_WORDS as u64 + 2)) as usize;
             let mut words: Vec<u64> = (0..len).map(|_| next()).collect();
@@ -990,6 +1099,41 @@ mod tests {
             prefix_len: 4,
         };
         assert_eq!(Resolved::from_words(&r.to_words()), Some(r));
+    }
+
+    #[test]
+    fn leases_and_bulk_copies_round_trip() {
+        let mut out = [0u64; MAX_WORDS];
+        let n = encode_lease(&mut out, 4, &[(0x1000, 10), (0x3000, 5)], &[(0x9000, 99)]).unwrap();
+        assert_eq!(
+            decode(op::LEASE, &out[..n]),
+            Ok(Request::Lease {
+                coid: 4,
+                send: &[0x1000, 10, 0x3000, 5],
+                recv: &[0x9000, 99],
+            })
+        );
+        assert_eq!(decode(op::LEASE, &out[..n - 1]), Err(EINVAL), "a pair cut");
+        assert_eq!(decode(op::LEASE, &[4, 9, 0]), Err(E2BIG));
+        let too_many = [(0, 0); MAX_LEASE_REGIONS + 1];
+        assert_eq!(encode_lease(&mut out, 4, &too_many, &[]), Err(E2BIG));
+        let b = Bulk {
+            client: 3,
+            scoid: 1027,
+            lease: 33,
+            offset: 960,
+            addr: 0x5000,
+            len: 1 << 20,
+        };
+        assert_eq!(
+            decode(op::BULK_READ, &b.to_words()),
+            Ok(Request::BulkRead(b))
+        );
+        assert_eq!(
+            decode(op::BULK_WRITE, &b.to_words()),
+            Ok(Request::BulkWrite(b))
+        );
+        assert_eq!(decode(op::UNLEASE, &[256]), Err(EINVAL));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod elf_plan;
 pub mod files;
 pub mod init_commands;
 pub mod initial_stack;
+pub mod leases;
 pub mod limits;
 pub mod paths;
 pub mod policy;

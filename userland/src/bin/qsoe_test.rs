@@ -35,6 +35,8 @@ macro_rules! fail {
     }};
 }
 
+#[path = "qsoe_test/bulk.rs"]
+mod bulk;
 #[path = "qsoe_test/ipc.rs"]
 mod ipc;
 #[path = "qsoe_test/passive.rs"]
@@ -150,6 +152,13 @@ const TESTS: &[(&str, Test)] = &[
     ("io::open_read_write_close", paths::open_read_write_close),
     ("io::dup_shares_offset", paths::dup_shares_offset),
     ("io::hostile_io_messages", paths::hostile_io_messages),
+    ("io::bulk_1mib_both_ways", bulk::bulk_1mib_both_ways),
+    (
+        "io::msgread_msgwrite_offsets",
+        bulk::msgread_msgwrite_offsets,
+    ),
+    ("io::lent_memory_not_kept", bulk::lent_memory_not_kept),
+    ("leak::bulk_10000", bulk::bulk_10000),
     ("fs::cpiofs_read", paths::cpiofs_read),
     ("fs::readdir_root", paths::readdir_root),
     ("proc::lists_processes", paths::lists_processes),

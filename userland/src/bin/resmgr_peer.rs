@@ -12,17 +12,32 @@
 //!   `pool`, or `alone` if the other never came.
 //! - `name NAME`: `name_attach(NAME)`; answers `_IO_CONNECT` and echoes
 //!   every other message reversed.
+//! - `big PREFIX`: serves PREFIX as one file of up to `BIG_BYTES`, empty
+//!   at first (and after an `O_TRUNC` open), read and written through
+//!   lent buffers.
+//! - `offsets NAME`: `name_attach(NAME)`; checks each lent message's
+//!   bytes (byte i is `pattern(i)`) with `MsgRead` at offsets in and past
+//!   the IPC buffer's reach, and replies as many bytes of
+//!   `pattern(i + 1)` with `MsgWrite` at offsets in and past it; a
+//!   mismatch is answered `EIO`.
+//! - `keep NAME`: `name_attach(NAME)`; remembers who lent its first
+//!   message, and answers each later one with how many of the 256 lease
+//!   ids still let it read that client's memory.
 //! - `try PREFIX`: only attaches, and exits with 0 or the errno.
 //!
 //! It serves until it is killed.
 #![no_std]
 #![no_main]
 
+use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
+use libqsoe::abi::iomsg::{io, message_type};
 use libqsoe::errno::{Errno, EINVAL, ENOENT, ENOSPC};
 use libqsoe::io::{Stat, O_TRUNC};
-use libqsoe::neutrino::{ConnectAttach, MsgReceive, MsgReply, MsgSend};
-use libqsoe::resmgr::{Client, Dispatch, Ocb, ResourceManager};
+use libqsoe::neutrino::{
+    read_lent, ConnectAttach, MsgError, MsgInfo, MsgRead, MsgReceive, MsgReply, MsgSend, MsgWrite,
+};
+use libqsoe::resmgr::{Client, Dispatch, Ocb, ReadReply, ResourceManager, WriteData};
 use libqsoe::thread::ThreadCreate;
 use libqsoe::Pid;
 use qsoe_userland::parse_int;
@@ -65,25 +80,26 @@ impl ResourceManager for Files {
         Ok(i)
     }
 
-    fn read(&self, ocb: &Ocb<usize>, out: &mut [u8]) -> Result<usize, Errno> {
+    fn read(&self, ocb: &Ocb<usize>, reply: &mut ReadReply) -> Result<(), Errno> {
         let f = &self.files[ocb.attr];
         let len = f.len.load(Ordering::Acquire);
         let from = (ocb.offset as usize).min(len);
-        let n = (len - from).min(out.len());
-        for (o, b) in out[..n].iter_mut().zip(&f.text[from..]) {
+        let mut out = [0u8; TEXT_MAX];
+        for (o, b) in out.iter_mut().zip(&f.text[from..len]) {
             *o = b.load(Ordering::Relaxed);
         }
-        Ok(n)
+        reply.write(&out[..len - from]).map(drop)
     }
 
-    fn write(&self, ocb: &Ocb<usize>, data: &[u8]) -> Result<usize, Errno> {
+    fn write(&self, ocb: &Ocb<usize>, data: &mut WriteData) -> Result<usize, Errno> {
         let f = &self.files[ocb.attr];
         let at = ocb.offset as usize;
         if at >= TEXT_MAX {
             return Err(ENOSPC);
         }
-        let n = data.len().min(TEXT_MAX - at);
-        for (b, &d) in f.text[at..at + n].iter().zip(data) {
+        let mut bytes = [0u8; TEXT_MAX];
+        let n = data.read(&mut bytes[..TEXT_MAX - at])?;
+        for (b, &d) in f.text[at..at + n].iter().zip(&bytes) {
             b.store(d, Ordering::Relaxed);
         }
         f.len.fetch_max(at + n, Ordering::AcqRel);
@@ -111,9 +127,9 @@ impl ResourceManager for Meeting {
         }
     }
 
-    fn read(&self, ocb: &Ocb<()>, out: &mut [u8]) -> Result<usize, Errno> {
+    fn read(&self, ocb: &Ocb<()>, reply: &mut ReadReply) -> Result<(), Errno> {
         if ocb.offset != 0 {
-            return Ok(0);
+            return Ok(());
         }
         self.inside.fetch_add(1, Ordering::AcqRel);
         let mut met = false;
@@ -125,14 +141,69 @@ impl ResourceManager for Meeting {
             sel4_sys::yield_now();
         }
         let text: &[u8] = if met { b"pool" } else { b"alone" };
-        let n = text.len().min(out.len());
-        out[..n].copy_from_slice(&text[..n]);
-        Ok(n)
+        reply.write(text).map(drop)
     }
 
     fn stat(&self, _: &Ocb<()>) -> Stat {
         Stat::default()
     }
+}
+
+/// The most the `big` role's file holds.
+const BIG_BYTES: usize = 3 << 19;
+
+/// The `big` role's file: one thread serves it, so no lock.
+struct Big {
+    bytes: UnsafeCell<[u8; BIG_BYTES]>,
+    len: AtomicUsize,
+}
+
+// SAFETY: only the one serving thread touches the bytes.
+unsafe impl Sync for Big {}
+
+static BIG: Big = Big {
+    bytes: UnsafeCell::new([0; BIG_BYTES]),
+    len: AtomicUsize::new(0),
+};
+
+impl ResourceManager for &'static Big {
+    type Attr = ();
+
+    fn open(&self, _: u32, path: &[u8], ioflag: u32, _: Client) -> Result<(), Errno> {
+        if !path.is_empty() {
+            return Err(ENOENT);
+        }
+        if ioflag & O_TRUNC != 0 {
+            self.len.store(0, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn read(&self, ocb: &Ocb<()>, reply: &mut ReadReply) -> Result<(), Errno> {
+        let len = self.len.load(Ordering::Acquire);
+        let from = (ocb.offset as usize).min(len);
+        // SAFETY: one thread serves, and nothing writes while it reads.
+        let bytes = unsafe { &*self.bytes.get() };
+        reply.write(&bytes[from..len]).map(drop)
+    }
+
+    fn write(&self, ocb: &Ocb<()>, data: &mut WriteData) -> Result<usize, Errno> {
+        let at = (ocb.offset as usize).min(BIG_BYTES);
+        // SAFETY: as in `read`.
+        let bytes = unsafe { &mut *self.bytes.get() };
+        let n = data.read(&mut bytes[at..])?;
+        self.len.fetch_max(at + n, Ordering::AcqRel);
+        Ok(n)
+    }
+
+    fn size(&self, _: &()) -> u64 {
+        self.len.load(Ordering::Acquire) as u64
+    }
+}
+
+/// What the `offsets` role and its test agree a message's byte `i` is.
+pub fn pattern(i: usize) -> u8 {
+    (i * 7 + 3) as u8
 }
 
 /// Tells the test we are ready (status 0) or why not.
@@ -162,6 +233,20 @@ fn main() -> i32 {
         b"files" => serve_files(pid, chid, arg(4), parse_int(arg(5).as_bytes()), &args),
         b"pool" => serve_pool(pid, chid, arg(4)),
         b"name" => serve_name(pid, chid, arg(4)),
+        b"big" => {
+            let d = match Dispatch::<&'static Big, 8>::new(&BIG) {
+                Ok(d) => d,
+                Err(e) => return e.0 as i32,
+            };
+            let attached = d.attach(arg(4), 0, 0).map(drop);
+            report(pid, chid, attached);
+            if attached.is_err() {
+                return 1;
+            }
+            d.run()
+        }
+        b"offsets" => serve_offsets(pid, chid, arg(4)),
+        b"keep" => serve_keep(pid, chid, arg(4)),
         b"try" => {
             let r = Dispatch::<Meeting, 1>::new(Meeting {
                 inside: AtomicU32::new(0),
@@ -258,13 +343,20 @@ fn serve_pool(pid: Pid, chid: i32, prefix: &str) -> i32 {
     d.run()
 }
 
-fn serve_name(pid: Pid, chid: i32, name: &str) -> i32 {
+/// Attaches `name`, reports, then answers every `_IO_CONNECT` itself and
+/// hands each other message (its rcvid, its info, its bytes) to `answer`.
+fn name_server(
+    pid: Pid,
+    chid: i32,
+    name: &str,
+    mut answer: impl FnMut(i32, &MsgInfo, &mut [u8]),
+) -> i32 {
     let attach = libqsoe::name::name_attach(name);
     report(pid, chid, attach.map(drop));
     let Ok(attach) = attach else { return 1 };
     let mut buf = [0u8; 256];
     loop {
-        let mut info = libqsoe::neutrino::MsgInfo::default();
+        let mut info = MsgInfo::default();
         let Ok(rcvid) = MsgReceive(attach.chid, &mut buf, Some(&mut info)) else {
             continue;
         };
@@ -272,16 +364,93 @@ fn serve_name(pid: Pid, chid: i32, name: &str) -> i32 {
             continue;
         }
         let n = info.msglen.min(buf.len());
-        let connect =
-            libqsoe::abi::iomsg::message_type(&buf[..n]) == Some(libqsoe::abi::iomsg::io::CONNECT);
-        let r = if connect {
-            MsgReply(rcvid, 0, &[])
-        } else if n == 0 {
-            libqsoe::neutrino::MsgError(rcvid, EINVAL)
-        } else {
-            buf[..n].reverse();
-            MsgReply(rcvid, n as i32, &buf[..n])
-        };
-        let _ = r;
+        if message_type(&buf[..n]) == Some(io::CONNECT) {
+            let _ = MsgReply(rcvid, 0, &[]);
+            continue;
+        }
+        answer(rcvid, &info, &mut buf[..n]);
     }
+}
+
+fn serve_name(pid: Pid, chid: i32, name: &str) -> i32 {
+    name_server(pid, chid, name, |rcvid, _, msg| {
+        let _ = if msg.is_empty() {
+            MsgError(rcvid, EINVAL)
+        } else {
+            msg.reverse();
+            MsgReply(rcvid, msg.len() as i32, msg)
+        };
+    })
+}
+
+/// Whether the lent message `rcvid` of `total` bytes holds the pattern,
+/// read back at offsets around the IPC buffer's reach and page edges.
+fn check_offsets(rcvid: i32, total: usize) -> bool {
+    let offsets = [
+        0,
+        5,
+        959,
+        960,
+        961,
+        4095,
+        4096,
+        9000,
+        total.saturating_sub(2),
+    ];
+    offsets.iter().filter(|&&o| o < total).all(|&o| {
+        let mut got = [0u8; 3];
+        let want = (total - o).min(3);
+        MsgRead(rcvid, &mut got, o) == Ok(want) && (0..want).all(|k| got[k] == pattern(o + k))
+    })
+}
+
+/// Replies `total` bytes of `pattern(i + 1)`, written in three parts:
+/// one within the IPC buffer's reach, one across it, one past it.
+fn reply_offsets(rcvid: i32, total: usize) -> Result<(), Errno> {
+    let mut chunk = [0u8; 4096];
+    let cuts = [0, 100.min(total), 5000.min(total), total];
+    for w in cuts.windows(2) {
+        let mut at = w[0];
+        while at < w[1] {
+            let n = (w[1] - at).min(chunk.len());
+            for (k, c) in chunk[..n].iter_mut().enumerate() {
+                *c = pattern(at + k + 1);
+            }
+            MsgWrite(rcvid, &chunk[..n], at)?;
+            at += n;
+        }
+    }
+    MsgReply(rcvid, total as i32, &[])
+}
+
+fn serve_offsets(pid: Pid, chid: i32, name: &str) -> i32 {
+    name_server(pid, chid, name, |rcvid, info, _| {
+        let total = info.srcmsglen;
+        if !check_offsets(rcvid, total) || reply_offsets(rcvid, total).is_err() {
+            let _ = MsgError(rcvid, libqsoe::errno::EIO);
+        }
+    })
+}
+
+fn serve_keep(pid: Pid, chid: i32, name: &str) -> i32 {
+    let mut lender: Option<(Pid, i32, i32)> = None;
+    name_server(pid, chid, name, |rcvid, info, _| {
+        let mut b = [0u8; 1];
+        let status = match lender {
+            None if info.srcmsglen > info.msglen => {
+                lender = Some((info.pid, info.scoid, rcvid));
+                // Reachable while the call lasts.
+                MsgRead(rcvid, &mut b, info.srcmsglen - 1).map_or(-1, |n| n as i32)
+            }
+            None => -2,
+            Some((client, scoid, old)) => {
+                let by_rcvid = MsgRead(old, &mut b, 2000).is_ok() as i32;
+                let by_lease = (0..=255u8)
+                    .filter(|&l| read_lent(client, scoid, l, 0, &mut b).is_ok())
+                    .count() as i32;
+                by_rcvid + by_lease
+            }
+        };
+        let _ = MsgReply(rcvid, status, &[]);
+    })
 }

@@ -28,7 +28,7 @@ macro_rules! ok {
 
 /// Starts `program PID CHID ROLE ARGS...` and waits for its report that
 /// it attached.
-fn start(program: &str, role: &str, args: &[&str]) -> Result<Pid, Why> {
+pub(super) fn start(program: &str, role: &str, args: &[&str]) -> Result<Pid, Why> {
     let chid = ok!(ChannelCreate(0));
     let me = FmtBuf::<16>::from_display(taskman::getpid());
     let ch = FmtBuf::<16>::from_display(chid);
