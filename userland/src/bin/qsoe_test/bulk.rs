@@ -22,9 +22,9 @@ macro_rules! ok {
 const MIB: usize = 1 << 20;
 
 /// The client's buffers: static, so 1 MiB of them fits.
-struct Buffers {
-    out: [u8; MIB + 4096],
-    back: [u8; MIB + 4096],
+pub(super) struct Buffers {
+    pub(super) out: [u8; MIB + 4096],
+    pub(super) back: [u8; MIB + 4096],
 }
 
 static mut BUFFERS: Buffers = Buffers {
@@ -33,7 +33,7 @@ static mut BUFFERS: Buffers = Buffers {
 };
 
 /// The suite runs its tests on one thread, one at a time.
-fn buffers() -> &'static mut Buffers {
+pub(super) fn buffers() -> &'static mut Buffers {
     // SAFETY: only the suite's main thread calls this, and no reference
     // from an earlier call is alive when it does.
     unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) }

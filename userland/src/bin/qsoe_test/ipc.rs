@@ -444,9 +444,11 @@ pub fn hostile_client() -> Outcome {
     ) {
         fail!("receive on an empty slot: label {:#x}", junk.info.label());
     }
-    // To the server: too long is refused here; a raw short message with a
-    // lying label still gets a framed reply.
-    expect_err("oversized", MsgSend(coid, &[0; 961], &mut []), E2BIG)?;
+    // To the server: more than a lease can carry is refused here; a raw
+    // short message with a lying label still gets a framed reply.
+    let b = super::bulk::buffers();
+    let oversized = MsgSendv(coid, &[&b.out[..], &b.back[..]], &mut []);
+    expect_err("oversized", oversized, E2BIG)?;
     let slot = qsoe_abi::ipc::Coid::decode(coid).map_or(0, |c| c.slot());
     let r = sel4_sys::call(slot, sel4_sys::MessageInfo::new(900, 0, 0, 1), [7, 0, 0, 0]);
     if !matches!(
