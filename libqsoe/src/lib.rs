@@ -11,6 +11,8 @@ pub mod io;
 #[cfg(target_arch = "riscv64")]
 mod lock;
 mod message;
+#[cfg(any(test, target_arch = "riscv64"))]
+mod message_store;
 #[cfg(target_arch = "riscv64")]
 pub mod name;
 #[cfg(target_arch = "riscv64")]

@@ -177,6 +177,11 @@ fn unpack(w: &[Word; 4], dst: &mut [u8]) {
     }
 }
 
+pub(crate) fn words_as_bytes(words: &[Word]) -> &[u8] {
+    // SAFETY: words are plain bytes; the length covers exactly them.
+    unsafe { core::slice::from_raw_parts(words.as_ptr().cast(), words.len() * 8) }
+}
+
 pub(crate) fn as_bytes_mut(words: &mut [Word]) -> &mut [u8] {
     // SAFETY: words are plain bytes; the length covers exactly them.
     unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast(), words.len() * 8) }

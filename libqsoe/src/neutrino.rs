@@ -9,22 +9,28 @@
 //!
 //! Messages ride the IPC buffer, so one carries at most `MAX_MSG_BYTES`.
 //!
-//! A thread whose first channel is not `_NTO_CHF_FIXED_PRIORITY` serves
-//! passively (taskman's `passive`): it waits with no scheduling context
-//! and runs on each client's. Taskman tells the process when a client
-//! dies (a `CLIENT_GONE` notice on the channel): the calls of its held
-//! here answer `ESRCH`, and an `_NTO_CHF_UNBLOCK` channel gets an
-//! `_PULSE_CODE_UNBLOCK` pulse for each, its value the rcvid. The
-//! notice arrives with the thread's next receive on that channel.
+//! A thread that creates or receives on a channel that is not
+//! `_NTO_CHF_FIXED_PRIORITY` serves passively from then on (taskman's
+//! `passive`): it waits with no scheduling context and runs on each
+//! client's. A channel's pulses go to whichever of the owner's threads
+//! receives on it (taskman rings each receiver's wake notification).
+//!
+//! Taskman tells the process when a client dies (a `CLIENT_GONE` notice on
+//! the channel): the calls of its held here answer `ESRCH`, and an
+//! `_NTO_CHF_UNBLOCK` channel gets an `_PULSE_CODE_UNBLOCK` pulse for
+//! each, its value the rcvid. The notice arrives with the thread's next
+//! receive on that channel.
 #![allow(non_snake_case)]
 
-use crate::errno::{Errno, E2BIG, EBADF, EBUSY, EINVAL, ESRCH, ESRVRFAULT};
+use crate::errno::{Errno, E2BIG, EBADF, EBUSY, EINVAL, ENOMEM, ESRCH, ESRVRFAULT};
 use crate::lock::{Guard, SpinLock};
-use crate::message::{self, load, scatter, unload};
+use crate::message::{self, load, scatter, unload, REGISTER_BYTES};
+use crate::message_store::{MessageStore, Run};
 use crate::taskman;
 use crate::this_thread::{self as thread, DeferredReply};
 use crate::Pid;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use qsoe_abi::event::SigEvent;
 use qsoe_abi::ipc::ConnectionBadge;
 use qsoe_abi::ipc::{
     bulk_message_label, decode_answer, error_label, message_bytes, message_label, message_lease,
@@ -32,7 +38,7 @@ use qsoe_abi::ipc::{
     MAX_REGULAR, MAX_SIDE, PULSE_BADGE, PULSE_BYTES, REPLY_OBJECTS,
 };
 use qsoe_abi::layout::slot;
-use qsoe_abi::wire::{self, op, MAX_LEASE_REGIONS};
+use qsoe_abi::wire::{self, op, PulseTaken, MAX_LEASE_REGIONS};
 use sel4_sys::{MessageInfo, Word};
 
 pub use qsoe_abi::ipc::{chf, pulse_code, SIDE_CHANNEL as _NTO_SIDE_CHANNEL, SYSMGR_COID};
@@ -80,17 +86,21 @@ enum ReplyState {
 struct ReplySlot {
     generation: u32,
     state: ReplyState,
-    /// Who the held client is, and the channel it called.
+    /// Who the client is (kept after the reply, for `MsgDeliverEvent`),
+    /// and the channel it called.
     client: Pid,
     scoid: i32,
     chid: i32,
-    /// The message as received, for `MsgRead`.
-    received: [Word; MAX_MSG_WORDS],
+    /// The message as received, for `MsgRead`: its first words, the rest
+    /// in the store. While the slot is `Receiving`, `spill` holds room for
+    /// the longest message.
+    head: [Word; 4],
+    spill: Option<Run>,
     received_len: usize,
     /// The client's lease, when it lent the whole message and reply.
     lease: Option<u8>,
-    /// The reply being built by `MsgWrite`.
-    reply: [u8; MAX_MSG_BYTES],
+    /// The reply being built by `MsgWrite`, in the store.
+    staged: Option<Run>,
     reply_len: usize,
 }
 
@@ -154,10 +164,19 @@ struct Tables {
     /// (whose Receive cap is at `CHANNEL_BASE + cell`).
     channels: [Option<(i32, u32)>; MAX_CHANNELS],
     replies: [ReplySlot; REPLY_OBJECTS],
+    /// How many reply objects taskman made (the process's quota of
+    /// unreplied clients): those at `REPLY_BASE` on.
+    reply_objects: usize,
+    /// Where the search for a free reply object starts: they are used in
+    /// turn, so that an rcvid names its client for as long as it can after
+    /// the reply (`MsgDeliverEvent`).
+    next_reply: usize,
     /// `_PULSE_CODE_UNBLOCK` pulses not yet received, each with its chid.
     unblocks: [Option<(i32, Pulse)>; REPLY_OBJECTS],
     /// How many of `unblocks` are queued, so a receive looks only then.
     unblocks_queued: usize,
+    /// The bytes of held messages and staged replies.
+    store: MessageStore,
 }
 
 const EMPTY_REPLY: ReplySlot = ReplySlot {
@@ -166,24 +185,37 @@ const EMPTY_REPLY: ReplySlot = ReplySlot {
     client: 0,
     scoid: 0,
     chid: 0,
-    received: [0; MAX_MSG_WORDS],
+    head: [0; 4],
+    spill: None,
     received_len: 0,
     lease: None,
-    reply: [0; MAX_MSG_BYTES],
+    staged: None,
     reply_len: 0,
 };
 
-/// Words of the longest message.
-const MAX_MSG_WORDS: usize = MAX_MSG_BYTES / 8;
+/// Bytes of a held message past its first words.
+const MAX_SPILL: usize = MAX_MSG_BYTES - REGISTER_BYTES;
 
 /// All zeros in the image, so it lands in `.bss` and spawn copies none of
 /// it.
 static TABLES: SpinLock<Tables> = SpinLock::new(Tables {
     channels: [None; MAX_CHANNELS],
     replies: [EMPTY_REPLY; REPLY_OBJECTS],
+    reply_objects: 0,
+    next_reply: 0,
     unblocks: [None; REPLY_OBJECTS],
     unblocks_queued: 0,
+    store: MessageStore::new(),
 });
+
+/// The channel cells (bit `cell`) taskman said have pulses queued, which
+/// a receive on one takes before it waits: the wake-up that rang for them
+/// may have gone to a thread receiving on another channel.
+static PULSES_PENDING: AtomicU64 = AtomicU64::new(0);
+
+fn cell_bit(cell: usize) -> u64 {
+    1 << cell
+}
 
 /// The process's tables, locked.
 fn tables() -> Guard<'static, Tables> {
@@ -244,6 +276,62 @@ impl Tables {
         self.held(rcvid)
     }
 
+    /// A reply object for a receive (`reuse`: the one this thread's
+    /// deferred reply holds, free once the reply is out), with room in the
+    /// store for the longest message; `EBUSY` when every one the quota gave
+    /// holds a client, or the store is full.
+    fn claim_reply(&mut self, reuse: Option<usize>) -> Result<usize, Errno> {
+        let k = match reuse {
+            Some(k) => k,
+            None => self.free_reply().ok_or(EBUSY)?,
+        };
+        let room = self.store.take(MAX_SPILL).ok_or(EBUSY)?;
+        let r = &mut self.replies[k];
+        r.state = ReplyState::Receiving;
+        r.spill = Some(room);
+        Ok(k)
+    }
+
+    /// The next free reply object after the last one taken.
+    fn free_reply(&mut self) -> Option<usize> {
+        let n = self.reply_objects;
+        let k = (0..n)
+            .map(|i| (self.next_reply + i) % n)
+            .find(|&k| self.replies[k].state == ReplyState::Free)?;
+        self.next_reply = (k + 1) % n;
+        Some(k)
+    }
+
+    /// Reply object `k` woke without a message: free again.
+    fn unclaim(&mut self, k: usize) {
+        self.release(k);
+        self.replies[k].state = ReplyState::Free;
+    }
+
+    /// Gives back what slot `k` holds in the store.
+    fn release(&mut self, k: usize) {
+        let r = &mut self.replies[k];
+        let runs = [r.spill.take(), r.staged.take()];
+        for run in runs.into_iter().flatten() {
+            self.store.give(run);
+        }
+    }
+
+    /// Up to `out.len()` bytes of the message slot `k` holds, from
+    /// `offset`; answers how many.
+    fn read_held(&self, k: usize, offset: usize, out: &mut [u8]) -> usize {
+        let r = &self.replies[k];
+        let n = out.len().min(r.received_len.saturating_sub(offset));
+        let mut head = r.head;
+        let head = message::as_bytes_mut(&mut head);
+        let spill = r.spill.map_or(&[][..], |run| self.store.bytes(run));
+        let from_head = n.min(REGISTER_BYTES.saturating_sub(offset));
+        out[..from_head].copy_from_slice(&head[offset.min(REGISTER_BYTES)..][..from_head]);
+        let at = offset + from_head - REGISTER_BYTES.min(offset + from_head);
+        out[from_head..n].copy_from_slice(&spill[at..at + n - from_head]);
+        n
+    }
+
     /// Client `pid` of channel `chid` is gone: the calls of its held here
     /// can no longer be answered, and an `_NTO_CHF_UNBLOCK` channel hears
     /// of each.
@@ -253,20 +341,23 @@ impl Tables {
             .iter()
             .flatten()
             .any(|&(c, flags)| c == chid && flags & chf::UNBLOCK != 0);
-        for k in 0..REPLY_OBJECTS {
+        for k in 0..self.reply_objects {
             let r = &mut self.replies[k];
             if r.state != ReplyState::Held || r.client != pid || r.chid != chid {
                 continue;
             }
             r.state = ReplyState::Gone;
+            let generation = r.generation;
+            let scoid = r.scoid;
+            self.release(k);
             let pulse = Pulse {
                 code: pulse_code::UNBLOCK,
                 value: Rcvid {
                     reply: k as u8,
-                    generation: r.generation,
+                    generation,
                 }
-                .encode() as u32,
-                scoid: r.scoid,
+                .encode() as u64,
+                scoid,
             };
             if unblock {
                 self.queue_unblock(k, Some((chid, pulse)));
@@ -307,13 +398,17 @@ fn replied(reply: usize) {
     tables().replies[reply].state = ReplyState::Free;
 }
 
-/// `ChannelCreate`: a channel owned by this process. Its pulses wake the
-/// calling thread, if this is the thread's first channel.
+/// `ChannelCreate`: a channel owned by this process. Its pulses go to
+/// whichever thread receives on it; the calling thread is one from now on.
 pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
     let r = taskman::thread_request(op::CHANNEL_CREATE, &[flags as Word])?;
     let (chid, cell, passive) = (r[0] as i32, r[1] as usize, r[2] != 0);
-    tables().channels[cell] = Some((chid, flags));
-    thread::current().passive |= passive;
+    let mut t = tables();
+    t.channels[cell] = Some((chid, flags));
+    t.reply_objects = (r[3] as usize).min(REPLY_OBJECTS);
+    let state = thread::current();
+    state.passive |= passive;
+    state.receives |= cell_bit(cell);
     Ok(chid)
 }
 
@@ -322,15 +417,14 @@ pub fn ChannelCreate(flags: u32) -> Result<i32, Errno> {
 pub fn ChannelDestroy(chid: i32) -> Result<(), Errno> {
     taskman::request(op::CHANNEL_DESTROY, &[chid as Word])?;
     let mut t = tables();
-    for c in t.channels.iter_mut() {
-        if c.is_some_and(|(c, _)| c == chid) {
-            *c = None;
-        }
-    }
     for k in 0..REPLY_OBJECTS {
         if t.unblocks[k].is_some_and(|(c, _)| c == chid) {
             t.queue_unblock(k, None);
         }
+    }
+    if let Ok(cell) = t.channel_cell(chid) {
+        t.channels[cell] = None;
+        PULSES_PENDING.fetch_and(!cell_bit(cell), Ordering::AcqRel);
     }
     Ok(())
 }
@@ -512,23 +606,28 @@ pub fn MsgReceivev(
     info: Option<&mut MsgInfo>,
 ) -> Result<i32, Errno> {
     loop {
-        let (endpoint, k) = {
+        let (endpoint, cell, k) = {
             let mut t = tables();
-            let endpoint = slot::CHANNEL_BASE + t.receive_cell(chid)? as u64;
+            let cell = t.receive_cell(chid)?;
             if let Some(pulse) = t.take_unblock(chid) {
                 drop(t);
                 return Ok(deliver_pulse(chid, pulse, iov, info));
             }
-            let k = match thread::current().deferred {
-                Some(d) => d.reply,
-                None => t
-                    .replies
-                    .iter()
-                    .position(|r| r.state == ReplyState::Free)
-                    .ok_or(EBUSY)?,
-            };
-            t.replies[k].state = ReplyState::Receiving;
-            (endpoint, k)
+            let state = thread::current();
+            if state.receives & cell_bit(cell) == 0 {
+                drop(t);
+                receive_on(chid, cell)?;
+                continue;
+            }
+            if PULSES_PENDING.load(Ordering::Acquire) & cell_bit(cell) != 0 {
+                drop(t);
+                match take_pulse(chid, cell) {
+                    Some(pulse) => return Ok(deliver_pulse(chid, pulse, iov, info)),
+                    None => continue,
+                }
+            }
+            let k = t.claim_reply(state.deferred.map(|d| d.reply))?;
+            (slot::CHANNEL_BASE + cell as u64, cell, k)
         };
         let reply = slot::REPLY_BASE + k as u64;
         let msg = match thread::current().deferred.take() {
@@ -538,22 +637,42 @@ pub fn MsgReceivev(
         if msg.badge & PULSE_BADGE == 0 {
             return Ok(received(chid, k, msg, iov, info));
         }
-        if let Some(pulse) = take_pulse(chid, k) {
+        tables().unclaim(k);
+        if let Some(pulse) = take_pulse(chid, cell) {
             return Ok(deliver_pulse(chid, pulse, iov, info));
         }
     }
 }
 
-/// The receive with reply object `k` woke for a pulse: frees `k` and takes
-/// the pulse from taskman. `None` when there is none for the receiver
-/// (another thread took the one that rang, or it was a client's death,
-/// noted here): it waits again.
+/// This thread receives on channel `chid` (in `cell`) from now on: taskman
+/// rings it for the channel's pulses too, and unless the channel is
+/// `_NTO_CHF_FIXED_PRIORITY` it serves passively.
 #[cold]
 #[inline(never)]
-fn take_pulse(chid: i32, k: usize) -> Option<Pulse> {
-    tables().replies[k].state = ReplyState::Free;
+fn receive_on(chid: i32, cell: usize) -> Result<(), Errno> {
+    let state = thread::current();
+    let tid = thread::gettid();
+    let r = taskman::request(op::CHANNEL_RECEIVE, &[chid as Word, tid as Word])?;
+    if r[0] != 0 {
+        PULSES_PENDING.fetch_or(cell_bit(cell), Ordering::AcqRel);
+    }
+    state.passive |= r[1] != 0;
+    state.receives |= cell_bit(cell);
+    Ok(())
+}
+
+/// Takes a pulse queued on `chid` (in `cell`) from taskman, and learns
+/// which channels still have some. `None` when there is none for the
+/// receiver (another thread took it, or it was a client's death, noted
+/// here): it waits again.
+#[cold]
+#[inline(never)]
+fn take_pulse(chid: i32, cell: usize) -> Option<Pulse> {
+    PULSES_PENDING.fetch_and(!cell_bit(cell), Ordering::AcqRel);
     let words = taskman::request(op::PULSE_TAKE, &[chid as Word]).ok()?;
-    let pulse = Pulse::from_words([words[0], words[1], words[2]]);
+    let taken = PulseTaken::from_words(&words);
+    PULSES_PENDING.fetch_or(taken.pending, Ordering::AcqRel);
+    let pulse = taken.pulse?;
     if pulse.code == pulse_code::CLIENT_GONE {
         tables().client_gone(chid, pulse.value as Pid);
         return None;
@@ -598,11 +717,16 @@ fn received(
     let lent = message_lease(label);
     unload(&msg.mrs, bytes, iov);
     let mut t = tables();
+    let t = &mut *t;
     let r = &mut t.replies[k];
-    r.received[..4].copy_from_slice(&msg.mrs);
-    if bytes > message::REGISTER_BYTES {
+    r.head = msg.mrs;
+    r.spill = r
+        .spill
+        .and_then(|room| t.store.shrink(room, bytes.saturating_sub(REGISTER_BYTES)));
+    if let Some(run) = r.spill {
         let spilled = message::spilled_words(bytes);
-        r.received[4..4 + spilled.len()].copy_from_slice(spilled);
+        let spilled = &message::words_as_bytes(spilled)[..bytes - REGISTER_BYTES];
+        t.store.bytes_mut(run)[..spilled.len()].copy_from_slice(spilled);
     }
     r.received_len = bytes;
     r.lease = lent.map(|(lease, _)| lease);
@@ -679,8 +803,8 @@ pub fn read_lent(
 /// `MsgRead`: bytes of the received message from `offset`.
 pub fn MsgRead(rcvid: i32, msg: &mut [u8], offset: usize) -> Result<usize, Errno> {
     let mut t = tables();
-    let held = t.held(rcvid)?.1.received_len;
-    if offset.saturating_add(msg.len()) > held {
+    let (k, r) = t.held(rcvid)?;
+    if offset.saturating_add(msg.len()) > r.received_len {
         if let Some(l) = lent(&mut t, rcvid)? {
             drop(t);
             return bulk(
@@ -692,19 +816,12 @@ pub fn MsgRead(rcvid: i32, msg: &mut [u8], offset: usize) -> Result<usize, Errno
             );
         }
     }
-    let (_, r) = t.held(rcvid)?;
-    let len = r.received_len;
-    let from = message::as_bytes_mut(&mut r.received)
-        .get(offset..len)
-        .unwrap_or(&[]);
-    let n = from.len().min(msg.len());
-    msg[..n].copy_from_slice(&from[..n]);
-    Ok(n)
+    Ok(t.read_held(k, offset, msg))
 }
 
 /// `MsgWrite`: puts bytes into the reply at `offset`, sent by `MsgReply`
 /// (or, past the IPC buffer's reach in a lent reply, straight into the
-/// client's buffers).
+/// client's buffers). `ENOMEM` if the store has no room for the reply.
 pub fn MsgWrite(rcvid: i32, msg: &[u8], offset: usize) -> Result<usize, Errno> {
     let mut t = tables();
     let end = offset.checked_add(msg.len()).ok_or(E2BIG)?;
@@ -713,8 +830,18 @@ pub fn MsgWrite(rcvid: i32, msg: &[u8], offset: usize) -> Result<usize, Errno> {
         drop(t);
         return bulk(op::BULK_WRITE, l, offset, msg.as_ptr() as Word, msg.len());
     }
-    let (_, r) = t.held(rcvid)?;
-    r.reply[offset..end].copy_from_slice(msg);
+    let t = &mut *t;
+    let (k, r) = t.held(rcvid)?;
+    let run = match r.staged {
+        Some(run) => run,
+        None => {
+            let run = t.store.take(MAX_MSG_BYTES).ok_or(ENOMEM)?;
+            t.replies[k].staged = Some(run);
+            run
+        }
+    };
+    t.store.bytes_mut(run)[offset..end].copy_from_slice(msg);
+    let r = &mut t.replies[k];
     r.reply_len = r.reply_len.max(end);
     Ok(msg.len())
 }
@@ -739,20 +866,24 @@ pub fn MsgReplyv(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
     }
     flush_reply();
     let mut t = tables();
+    let t = &mut *t;
     let (k, r) = t.answerable(rcvid)?;
-    let msg = if r.reply_len == 0 {
+    let msg = match r.staged {
         // Nothing from MsgWrite: straight into the message.
-        load(iov)?
-    } else {
-        let mut at = 0;
-        for p in iov {
-            r.reply[at..at + p.len()].copy_from_slice(p);
-            at += p.len();
+        None => load(iov)?,
+        Some(run) => {
+            let len = r.reply_len;
+            let staged = t.store.bytes_mut(run);
+            let mut at = 0;
+            for p in iov {
+                staged[at..at + p.len()].copy_from_slice(p);
+                at += p.len();
+            }
+            load(&[&staged[..len.max(at)]])?
         }
-        load(&[&r.reply[..r.reply_len.max(at)]])?
     };
     let info = MessageInfo::new(reply_label(status, msg.bytes), 0, 0, msg.words());
-    defer(&mut t, k, info, msg.mrs);
+    defer(t, k, info, msg.mrs);
     Ok(())
 }
 
@@ -767,13 +898,18 @@ fn reply_lent(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
     let (l, written) = {
         let mut t = tables();
         let l = lent(&mut t, rcvid)?.ok_or(E2BIG)?;
+        let t = &mut *t;
         let (_, r) = t.held(rcvid)?;
-        early[..r.reply_len].copy_from_slice(&r.reply[..r.reply_len]);
-        let written = r.reply_len;
-        r.reply_len = 0;
+        let written = core::mem::take(&mut r.reply_len);
+        if let Some(run) = r.staged.take() {
+            early[..written].copy_from_slice(&t.store.bytes(run)[..written]);
+            t.store.give(run);
+        }
         (l, written)
     };
-    bulk(op::BULK_WRITE, l, 0, early.as_ptr() as Word, written)?;
+    if written > 0 {
+        bulk(op::BULK_WRITE, l, 0, early.as_ptr() as Word, written)?;
+    }
     let mut at = 0;
     for p in iov {
         bulk(op::BULK_WRITE, l, at, p.as_ptr() as Word, p.len())?;
@@ -789,6 +925,26 @@ fn reply_lent(rcvid: i32, status: i32, iov: &[&[u8]]) -> Result<(), Errno> {
 /// client's scheduling context back and leave the thread with none).
 pub fn reply_alone(reply: usize, info: MessageInfo, mrs: [Word; 4]) {
     crate::this_thread::send_alone(reply, info, mrs);
+}
+
+/// `MsgDeliverEvent`: delivers `event` to the client `rcvid` names, as
+/// QNX does: for `SIGEV_PULSE`, a pulse on the client's own connection
+/// `sigev_coid` (to its channel, typically). An rcvid keeps naming its
+/// client after the reply, until its reply object takes another message
+/// (reply objects are used in turn); then `ESRCH`. Taskman delivers, and
+/// only to a process connected to one of this process's channels.
+pub fn MsgDeliverEvent(rcvid: i32, event: &SigEvent) -> Result<(), Errno> {
+    let (client, scoid) = {
+        let mut t = tables();
+        let (_, r) = t.named(rcvid).ok_or(ESRCH)?;
+        if r.state == ReplyState::Receiving {
+            return Err(ESRCH);
+        }
+        (r.client, r.scoid)
+    };
+    let w = event.to_words();
+    let args = [client as Word, scoid as Word, w[0], w[1], w[2], w[3]];
+    taskman::request(op::DELIVER_EVENT, &args).map(drop)
 }
 
 /// `MsgError`: answers the client's `MsgSend` with `error` (sent as
@@ -807,6 +963,7 @@ pub fn MsgError(rcvid: i32, error: Errno) -> Result<(), Errno> {
 }
 
 fn defer(t: &mut Tables, reply: usize, info: MessageInfo, mrs: [Word; 4]) {
+    t.release(reply);
     t.replies[reply].state = ReplyState::Answering;
     thread::current().deferred = Some(DeferredReply {
         reply,

@@ -26,11 +26,15 @@ pub(crate) struct ThreadState {
     /// zeros, so it costs no loaded page).
     pub tid: i32,
     pub deferred: Option<DeferredReply>,
-    /// Whether the thread serves passively (its first channel made it so).
+    /// Whether the thread serves passively (a channel it made or received
+    /// on made it so).
     pub passive: bool,
     /// The chid and channel cell this thread last received on: a guess
     /// `MsgReceive` checks against the tables before it searches them.
     pub last_channel: (i32, u8),
+    /// The channel cells (bit `cell`) taskman knows this thread receives
+    /// on, and rings it for.
+    pub receives: u64,
 }
 
 struct InitialThread(UnsafeCell<ThreadState>);
@@ -42,6 +46,7 @@ static INITIAL: InitialThread = InitialThread(UnsafeCell::new(ThreadState {
     deferred: None,
     passive: false,
     last_channel: (0, 0),
+    receives: 0,
 }));
 
 /// The running thread's state.

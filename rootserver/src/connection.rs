@@ -48,20 +48,28 @@ pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Er
             if code < pulse_code::MIN_USER {
                 return Err(EINVAL);
             }
-            let p = tm.processes.get(pid).ok_or(ESRCH)?;
-            let (_, target) = p.ipc.connections.get(coid).ok_or(EBADF)?;
-            let Target::Channel(chid) = target else {
-                return Err(ENOTSUP);
-            };
-            let pulse = Pulse {
-                code,
-                value,
-                scoid: coid,
-            };
-            send_pulse(tm, chid, pulse).map(|()| Vec::new())
+            pulse_on(tm, pid, coid, code, value as u64).map(|()| Vec::new())
         }
         _ => Err(EINVAL),
     }
+}
+
+/// Queues a pulse (`code`, `value`, its scoid the coid) on the channel
+/// behind `pid`'s connection `coid`: `MsgSendPulse`, and a `SIGEV_PULSE`
+/// event's delivery. `EBADF` for no such connection, `ENOTSUP` for one to
+/// taskman, `EAGAIN` when the channel's queue is full.
+pub fn pulse_on(tm: &mut Taskman, pid: Pid, coid: i32, code: i8, value: u64) -> Result<(), Errno> {
+    let p = tm.processes.get(pid).ok_or(ESRCH)?;
+    let (_, target) = p.ipc.connections.get(coid).ok_or(EBADF)?;
+    let Target::Channel(chid) = target else {
+        return Err(ENOTSUP);
+    };
+    let pulse = Pulse {
+        code,
+        value,
+        scoid: coid,
+    };
+    send_pulse(tm, chid, pulse)
 }
 
 fn kernel(e: Error) -> Errno {
@@ -185,7 +193,7 @@ pub fn disconnected(tm: &mut Taskman, client: Pid, chid: i32, coid: i32) {
     if wants {
         let pulse = Pulse {
             code: pulse_code::DISCONNECT,
-            value: client as u32,
+            value: client as u32 as u64,
             scoid: coid,
         };
         // A full queue loses the notice; the owner learns of it on its

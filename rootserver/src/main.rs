@@ -20,6 +20,7 @@ mod connection;
 mod console;
 mod core_agents;
 mod device;
+mod event;
 mod files;
 mod heap;
 mod kernel_error;

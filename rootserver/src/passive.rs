@@ -1,16 +1,17 @@
 //! Passive servers: threads that wait for messages with no scheduling
 //! context of their own and run on the one each client lends.
 //!
-//! A thread whose first channel does not ask for `_NTO_CHF_FIXED_PRIORITY`
-//! gets its own scheduling context bound to that channel's notification as
-//! well as to itself. The kernel then takes the context back from the
-//! thread whenever the thread blocks in a receive, and gives it to the
-//! thread again when the notification rings (a pulse, or the thread's own
-//! wake-up after a reply that gave a client's context back). While it
-//! waits, a client's `Call` lends it the client's context (the kernel's
-//! fastpath wants exactly that), and the reply fused into `ReplyRecv`
-//! returns it. The thread keeps its own priority: a server runs at its
-//! own priority (its ceiling) on its client's time.
+//! A thread that creates or receives on a channel that does not ask for
+//! `_NTO_CHF_FIXED_PRIORITY` gets its own scheduling context bound to its
+//! wake notification as well as to itself, for the rest of its life. The
+//! kernel then takes the context back from the thread whenever the thread
+//! blocks in a receive, and gives it to the thread again when the
+//! notification rings (a pulse, or the thread's own wake-up after a reply
+//! that gave a client's context back). While it waits, a client's `Call`
+//! lends it the client's context (the kernel's fastpath wants exactly
+//! that), and the reply fused into `ReplyRecv` returns it. The thread
+//! keeps its own priority: a server runs at its own priority (its ceiling)
+//! on its client's time.
 //!
 //! Two things leave such a thread *stranded*, running with no context at
 //! all: a client that `Send`s instead of `Call`ing (nothing is lent; seL4
@@ -28,23 +29,26 @@ use sel4::{Notification, SchedContext, Tcb};
 use taskman_core::channels::Target;
 
 /// Makes thread `tid` of `pid` serve passively from now on: its own
-/// context is bound to `notification`, its first channel's, too.
+/// context is bound to `notification`, its wake notification, too;
+/// answers whether that happened now (false if it already served so).
 pub fn serve_passively(tm: &mut Taskman, pid: Pid, tid: i32, notification: Notification) -> bool {
     let Some(p) = tm.processes.get_mut(pid) else {
         return false;
     };
+    if p.ipc.passive_threads & bit(tid) != 0 {
+        return false;
+    }
     let bound = p
         .thread_sc(tid)
         .is_some_and(|sc| sc.bind_notification(notification).is_ok());
-    if bound && p.ipc.passive_threads & bit(tid) == 0 {
+    if bound {
         p.ipc.passive_threads |= bit(tid);
         demand(tm, true);
     }
     bound
 }
 
-/// Thread `tid` of `pid` serves passively no more: it ended, or its first
-/// channel did (then it gets its own context, if it holds none, for good).
+/// Thread `tid` of `pid` serves passively no more: it ended.
 pub fn forget(tm: &mut Taskman, pid: Pid, tid: i32) {
     let Some(p) = tm.processes.get_mut(pid) else {
         return;
@@ -53,9 +57,6 @@ pub fn forget(tm: &mut Taskman, pid: Pid, tid: i32) {
         return;
     }
     p.ipc.passive_threads &= !bit(tid);
-    if let (Some(own), Some(tcb)) = (p.thread_sc(tid), p.thread_tcb(tid)) {
-        let _ = own.bind_tcb(tcb);
-    }
     demand(tm, false);
 }
 

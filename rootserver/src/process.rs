@@ -19,21 +19,23 @@
 use crate::calls::Parked;
 use crate::clock::Stopwatch;
 use crate::kernel_error::refused;
-use crate::thread_objects::ThreadObjects;
+use crate::thread_objects::{ThreadObjects, WAKE_SIGNAL};
 use crate::{archive, Taskman};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, EIO, ENOENT, ENOEXEC, ENOMEM};
 use qsoe_abi::grants::{Abilities, GRANTS_PATH};
-use qsoe_abi::ipc::TaskmanBadge;
+use qsoe_abi::ipc::{TaskmanBadge, PULSE_BADGE};
 use qsoe_abi::layout::{self, slot, ThreadArea, CNODE_BITS};
 use qsoe_abi::wire::SpawnPhase;
 use qsoe_abi::Pid;
-use sel4::{CNode, Endpoint, Error, Frame, PageTable, SchedContext, SchedControl, Tcb, VSpace};
+use sel4::{
+    CNode, Endpoint, Error, Frame, Notification, PageTable, SchedContext, SchedControl, Tcb, VSpace,
+};
 use sel4_root_task::println;
-use sel4_sys::{init_cap, tcb_flag, vm_attributes, CPtr, CapRights, UserContext, Word};
-use taskman_core::channels::{ConnectionTable, Target};
+use sel4_sys::{init_cap, object, tcb_flag, vm_attributes, CPtr, CapRights, UserContext, Word};
+use taskman_core::channels::{ConnectionTable, Receivers, Target};
 use taskman_core::console_line::ConsoleLine;
 use taskman_core::cspace::{self, leaf_guard, root_guard, TOP_SLOT_DEPTH};
 use taskman_core::demand_pages::DemandPages;
@@ -103,8 +105,10 @@ pub struct ProcessIpc {
     pub connections: ConnectionTable,
     /// Channel cells made so far, each with the chid living in it.
     pub cells: Vec<Option<i32>>,
-    /// Whether its reply objects exist.
-    pub replies: bool,
+    /// How many reply objects it has (made with its first channel).
+    pub reply_objects: usize,
+    /// Which of its threads receive on each channel cell.
+    pub receivers: Receivers,
     /// Console output not yet ended by a newline.
     pub console_line: ConsoleLine,
     /// Its threads that serve passively (`passive`): bit `tid`.
@@ -168,6 +172,22 @@ impl Process {
         match tid {
             1 => Some(self.tcb()),
             t => self.threads.running(t).map(ThreadObjects::tcb),
+        }
+    }
+
+    /// Thread `tid`'s wake notification (bound to it once it receives).
+    pub fn thread_wake(&self, tid: i32) -> Option<Notification> {
+        match tid {
+            1 => Some(Notification(self.object(obj::WAKE))),
+            t => self.threads.running(t).map(ThreadObjects::wake),
+        }
+    }
+
+    /// The cap taskman signals to wake thread `tid` for a pulse.
+    pub fn thread_wake_signal(&self, tid: i32) -> Option<CPtr> {
+        match tid {
+            1 => Some(self.object(obj::WAKE_SIGNAL)),
+            t => self.threads.running(t).map(|o| o.slots[WAKE_SIGNAL]),
         }
     }
 
@@ -706,6 +726,18 @@ fn start(tm: &mut Taskman, partial: &Partial, new: &NewProcess) -> Result<(), Er
     let at = |i: u64| cspace::cptr(leaf, i);
     let tcb = Tcb(at(obj::TCB));
     let sc = SchedContext(at(obj::SCHED_CONTEXT));
+    sel4::Untyped(at(obj::IPC_AREA))
+        .retype(
+            object::NOTIFICATION,
+            0,
+            tm.objects.root,
+            leaf,
+            TOP_SLOT_DEPTH,
+            obj::WAKE,
+            1,
+        )
+        .map_err(kernel)?;
+    wake_signal(tm, Notification(at(obj::WAKE)), at(obj::WAKE_SIGNAL)).map_err(kernel)?;
     let ipc_frame = Frame(at(
         partial.frames_base + plan.frame_slots[plan.thread_page()]
     ));
@@ -744,6 +776,14 @@ pub struct ThreadSetup {
     pub ipc_buffer: (Word, Frame),
     pub fault_endpoint: Endpoint,
     pub core: u64,
+}
+
+/// Mints into `slot` the copy of `wake` that taskman signals for pulses,
+/// badged so that the woken receive knows it for one.
+pub fn wake_signal(tm: &Taskman, wake: Notification, slot: CPtr) -> Result<(), Error> {
+    tm.objects
+        .slot(slot)
+        .mint(tm.objects.slot(wake.0), CapRights::WRITE, PULSE_BADGE)
 }
 
 impl ThreadSetup {

@@ -93,6 +93,10 @@ fn build(
             t.slots[SCHED_CONTEXT],
         )
         .map_err(kernel)?;
+    tm.objects
+        .retype_at(untyped, object::NOTIFICATION, 0, t.slots[WAKE])
+        .map_err(kernel)?;
+    crate::process::wake_signal(tm, t.wake(), t.slots[WAKE_SIGNAL]).map_err(kernel)?;
 
     let p = tm.processes.get(pid).ok_or(ESRCH)?;
     let (core, tp_offset, tls) = (p.core, p.tp_offset, p.tls);

@@ -7,12 +7,13 @@ use crate::calls::{self, Via};
 use crate::heap::Headroom;
 use crate::process::{self, Process, SpawnRequest};
 use crate::{
-    bulk, channel, connection, files, passive, path, process_threads, replies, ticker, Taskman,
+    bulk, channel, connection, event, files, passive, path, process_threads, replies, ticker,
+    Taskman,
 };
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EBADF, EBUSY, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ESRVRFAULT};
 use qsoe_abi::grants::Abilities;
-use qsoe_abi::ipc::{error_label, TaskmanBadge, REPLY_OBJECTS};
+use qsoe_abi::ipc::{error_label, TaskmanBadge};
 use qsoe_abi::signal;
 use qsoe_abi::wait::{self, WNOHANG};
 use qsoe_abi::wire::{self, Census, Request};
@@ -321,7 +322,7 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
             words,
         } => {
             let p = tm.processes.get(pid).ok_or(ESRCH)?;
-            if !p.ipc.replies || reply as usize >= REPLY_OBJECTS {
+            if reply as usize >= p.ipc.reply_objects {
                 return Err(EINVAL);
             }
             calls::send(p.object(obj::REPLIES + reply as u64), label, words);
@@ -331,8 +332,16 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
         Request::ChannelCreate { flags } => {
             Answer::Reply(channel::create(tm, pid, thread()?, flags)?)
         }
-        r @ (Request::ChannelDestroy { .. } | Request::PulseTake { .. }) => {
-            Answer::Reply(channel::request(tm, pid, r)?)
+        r @ (Request::ChannelDestroy { .. }
+        | Request::PulseTake { .. }
+        | Request::ChannelReceive { .. }) => Answer::Reply(channel::request(tm, pid, r)?),
+        Request::DeliverEvent {
+            client,
+            scoid,
+            event,
+        } => {
+            event::deliver_for_server(tm, pid, client, scoid, &event)?;
+            Answer::Reply(Vec::new())
         }
         r @ (Request::ConnectAttach { .. }
         | Request::ConnectDetach { .. }
@@ -371,15 +380,13 @@ fn end_ipc(tm: &mut Taskman, pid: Pid) {
     }
     tm.paths.remove_process(pid);
     if let Some(p) = tm.processes.get_mut(pid) {
-        if p.ipc.replies {
-            for k in 0..REPLY_OBJECTS as u64 {
-                let label = error_label(ESRVRFAULT);
-                sel4_sys::send(
-                    p.object(obj::REPLIES + k),
-                    MessageInfo::new(label, 0, 0, 0),
-                    [0; 4],
-                );
-            }
+        for k in 0..p.ipc.reply_objects as u64 {
+            let label = error_label(ESRVRFAULT);
+            sel4_sys::send(
+                p.object(obj::REPLIES + k),
+                MessageInfo::new(label, 0, 0, 0),
+                [0; 4],
+            );
         }
         if let Some(line) = p.ipc.console_line.take() {
             println!("{}", alloc::string::String::from_utf8_lossy(&line));

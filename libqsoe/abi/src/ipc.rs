@@ -131,7 +131,9 @@ impl Chid {
     }
 }
 
-const RCVID_INDEX_BITS: u32 = 4;
+/// Enough for `REPLY_OBJECTS` (index + 1 is stored).
+const RCVID_INDEX_BITS: u32 = 7;
+const _: () = assert!(REPLY_OBJECTS < 1 << RCVID_INDEX_BITS);
 
 /// A receive handle: which reply object holds the client, in which use.
 /// 0 is never an rcvid; `MsgReceive` answers 0 for a pulse.
@@ -352,7 +354,9 @@ pub fn decode_answer(l: u64) -> Answer {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pulse {
     pub code: i8,
-    pub value: u32,
+    /// `union sigval`: an `int` from `MsgSendPulse`, up to a pointer from
+    /// an event.
+    pub value: u64,
     pub scoid: i32,
 }
 
@@ -365,7 +369,7 @@ impl Pulse {
     pub fn to_bytes(self) -> [u8; PULSE_BYTES] {
         let mut b = [0; PULSE_BYTES];
         b[4] = self.code as u8;
-        b[8..12].copy_from_slice(&self.value.to_le_bytes());
+        b[8..16].copy_from_slice(&self.value.to_le_bytes());
         b[16..20].copy_from_slice(&self.scoid.to_le_bytes());
         b
     }
@@ -373,23 +377,19 @@ impl Pulse {
     pub fn from_bytes(b: &[u8; PULSE_BYTES]) -> Self {
         Pulse {
             code: b[4] as i8,
-            value: u32::from_le_bytes([b[8], b[9], b[10], b[11]]),
+            value: u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]),
             scoid: i32::from_le_bytes([b[16], b[17], b[18], b[19]]),
         }
     }
 
     pub fn to_words(self) -> [u64; 3] {
-        [
-            self.code as u8 as u64,
-            self.value as u64,
-            self.scoid as u32 as u64,
-        ]
+        [self.code as u8 as u64, self.value, self.scoid as u32 as u64]
     }
 
     pub fn from_words(w: [u64; 3]) -> Self {
         Pulse {
             code: w[0] as u8 as i8,
-            value: w[1] as u32,
+            value: w[1],
             scoid: w[2] as u32 as i32,
         }
     }
@@ -483,9 +483,10 @@ mod tests {
         }
         assert_eq!(Rcvid::decode(0), None);
         assert_eq!(Rcvid::decode(-5), None);
-        assert_eq!(Rcvid::decode(0x10 | 9), None);
+        let past = 1 << RCVID_INDEX_BITS | (REPLY_OBJECTS as i32 + 1);
+        assert_eq!(Rcvid::decode(past), None);
         // Index bits 0 with a generation: found by the fuzz target.
-        assert_eq!(Rcvid::decode(0x10), None);
+        assert_eq!(Rcvid::decode(1 << RCVID_INDEX_BITS), None);
     }
 
     #[test]

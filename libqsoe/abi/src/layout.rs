@@ -100,8 +100,9 @@ pub const CNODE_BITS: u8 = 10;
 pub const MAX_CONNECTIONS: usize = 512;
 /// Channels one process can own, each a Receive cap in its CSpace.
 pub const MAX_CHANNELS: usize = 64;
-/// Reply objects of a process: the clients it can hold unreplied at once.
-pub const REPLY_OBJECTS: usize = 8;
+/// Reply objects a process can have: the most clients any quota lets it
+/// hold unreplied at once (`Quotas::unreplied` says how many it has).
+pub const REPLY_OBJECTS: usize = 64;
 
 /// Slots every process is born with.
 pub mod slot {

@@ -9,6 +9,7 @@
 extern crate std;
 
 pub mod errno;
+pub mod event;
 pub mod grants;
 pub mod iomsg;
 pub mod ipc;

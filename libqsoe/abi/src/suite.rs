@@ -5,9 +5,14 @@
 
 /// Whether the test `name` is selected by `filter`: a comma-separated list
 /// of name fragments, any of which may occur in the name (as `cargo test`
-/// matches). An empty filter selects everything.
+/// matches); a fragment ending in `$` must be the whole name. An empty
+/// filter selects everything.
 pub fn selects(filter: &str, name: &str) -> bool {
-    filter.is_empty() || filter.split(',').any(|f| !f.is_empty() && name.contains(f))
+    let matches = |f: &str| match f.strip_suffix('$') {
+        Some(whole) => name == whole,
+        None => name.contains(f),
+    };
+    filter.is_empty() || filter.split(',').any(|f| !f.is_empty() && matches(f))
 }
 
 #[cfg(test)]
@@ -23,5 +28,8 @@ mod tests {
         assert!(selects("smp,ipc::pulse", "ipc::pulse"));
         assert!(!selects("smp,ipc::pulse", "leak::fault_1000"));
         assert!(!selects(",", "leak::fault_1000"));
+        assert!(selects("ipc::pulse$", "ipc::pulse"));
+        assert!(!selects("ipc::pulse$", "ipc::pulse_any_channel"));
+        assert!(!selects("$", "ipc::pulse"));
     }
 }

@@ -12,6 +12,8 @@
 //! must not trust.
 
 use crate::errno::{Errno, E2BIG, EINVAL, ENOSYS};
+use crate::event::SigEvent;
+use crate::ipc::Pulse;
 use crate::Pid;
 
 #[cfg(target_endian = "big")]
@@ -52,6 +54,8 @@ pub mod op {
     pub const UNLEASE: u64 = TAG | 25;
     pub const BULK_READ: u64 = TAG | 26;
     pub const BULK_WRITE: u64 = TAG | 27;
+    pub const CHANNEL_RECEIVE: u64 = TAG | 28;
+    pub const DELIVER_EVENT: u64 = TAG | 29;
 }
 
 /// Where `op::REPLY` carries its reply object and thread.
@@ -160,9 +164,24 @@ pub enum Request<'a> {
         code: i8,
         value: u32,
     },
-    /// Answers one pulse queued on the caller's channel, as `Pulse` words.
+    /// Takes one pulse queued on the caller's channel; answers
+    /// [`PulseTaken`] words.
     PulseTake {
         chid: i32,
+    },
+    /// Thread `tid` of the caller receives on its channel `chid` from now
+    /// on, so the channel's pulses wake it too; answers 1 if pulses wait
+    /// on the channel, else 0.
+    ChannelReceive {
+        chid: i32,
+        tid: i32,
+    },
+    /// `MsgDeliverEvent`: delivers `event` to `client`, which must be
+    /// connected (by its coid `scoid`) to one of the caller's channels.
+    DeliverEvent {
+        client: Pid,
+        scoid: i32,
+        event: SigEvent,
     },
     /// Starts a thread of the caller at `entry` with `function` and
     /// `argument` in a0 and a1 and its tid in a2; answers the tid.
@@ -235,6 +254,32 @@ pub enum Request<'a> {
     /// Copies `len` bytes from the caller's memory at `addr` into the
     /// reply lent by `client`, at `offset`; answers the bytes copied.
     BulkWrite(Bulk),
+}
+
+/// What `PulseTake` answers: the pulse, if one was queued, and the
+/// owner's channel cells (bit `cell`) that still have pulses queued, so
+/// that whichever of its threads next receives on one takes them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PulseTaken {
+    pub pulse: Option<Pulse>,
+    pub pending: u64,
+}
+
+impl PulseTaken {
+    pub const WORDS: usize = 5;
+
+    pub fn to_words(self) -> [u64; Self::WORDS] {
+        let [a, b, c] = self.pulse.map_or([0; 3], Pulse::to_words);
+        [self.pulse.is_some() as u64, a, b, c, self.pending]
+    }
+
+    pub fn from_words(w: &[u64]) -> Self {
+        let at = |i: usize| w.get(i).copied().unwrap_or(0);
+        PulseTaken {
+            pulse: (at(0) != 0).then(|| Pulse::from_words([at(1), at(2), at(3)])),
+            pending: at(4),
+        }
+    }
 }
 
 /// A bulk copy between a server and the client whose lease it names.
@@ -551,6 +596,20 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
         }),
         op::BULK_READ => Bulk::decode(words).map(Request::BulkRead),
         op::BULK_WRITE => Bulk::decode(words).map(Request::BulkWrite),
+        op::CHANNEL_RECEIVE => Ok(Request::ChannelReceive {
+            chid: int(words, 0)?,
+            tid: int(words, 1)?,
+        }),
+        op::DELIVER_EVENT => Ok(Request::DeliverEvent {
+            client: int(words, 0)?,
+            scoid: int(words, 1)?,
+            event: SigEvent::from_words([
+                word(words, 2)?,
+                word(words, 3)?,
+                word(words, 4)?,
+                word(words, 5)?,
+            ])?,
+        }),
         op::PATH_RESOLVE => Ok(Request::PathResolve {
             path: take_path(words, 1)?,
         }),
@@ -989,6 +1048,41 @@ mod tests {
             Ok(Request::ChannelDestroy { chid: 7 })
         );
         assert_eq!(decode(op::PULSE_TAKE, &[]), Err(EINVAL));
+    }
+
+    #[test]
+    fn event_requests_decode_and_pulse_takes_round_trip() {
+        let e = SigEvent::pulse(4, -1, 9, 1 << 40);
+        let w = e.to_words();
+        assert_eq!(
+            decode(op::DELIVER_EVENT, &[7, 3, w[0], w[1], w[2], w[3]]),
+            Ok(Request::DeliverEvent {
+                client: 7,
+                scoid: 3,
+                event: e
+            })
+        );
+        assert_eq!(decode(op::DELIVER_EVENT, &[7, 3, w[0]]), Err(EINVAL));
+        assert_eq!(
+            decode(op::CHANNEL_RECEIVE, &[5, 2]),
+            Ok(Request::ChannelReceive { chid: 5, tid: 2 })
+        );
+        assert_eq!(decode(op::CHANNEL_RECEIVE, &[5, 1 << 40]), Err(EINVAL));
+        let taken = PulseTaken {
+            pulse: Some(Pulse {
+                code: -3,
+                value: u64::MAX,
+                scoid: 12,
+            }),
+            pending: 1 << 63 | 5,
+        };
+        assert_eq!(PulseTaken::from_words(&taken.to_words()), taken);
+        let none = PulseTaken {
+            pulse: None,
+            pending: 2,
+        };
+        assert_eq!(PulseTaken::from_words(&none.to_words()), none);
+        assert_eq!(PulseTaken::from_words(&[]), PulseTaken::default());
     }
 
     #[test]

@@ -95,10 +95,6 @@ pub struct Channel {
     pub owner: Pid,
     pub cell: u8,
     pub flags: u32,
-    /// The owner's thread (tid) its notification is bound to, so pulses
-    /// can wake it; a thread has one bound notification, so only its
-    /// first channel gets it.
-    pub pulse_thread: Option<i32>,
     pub pulses: PulseQueue,
     pub gone: GoneClients,
 }
@@ -110,7 +106,7 @@ impl Channel {
         match self.gone.pop() {
             Some(pid) => Some(Pulse {
                 code: qsoe_abi::ipc::pulse_code::CLIENT_GONE,
-                value: pid as u32,
+                value: pid as u32 as u64,
                 scoid: 0,
             }),
             None => self.pulses.pop(),
@@ -122,7 +118,8 @@ impl Channel {
         !self.gone.is_empty() || !self.pulses.is_empty()
     }
 
-    /// Whether the owner's receiving thread serves passively.
+    /// Whether its receiving threads keep their own scheduling contexts
+    /// (they do not serve passively).
     pub fn fixed_priority(&self) -> bool {
         self.flags & qsoe_abi::ipc::chf::FIXED_PRIORITY != 0
     }
@@ -131,6 +128,64 @@ impl Channel {
     /// every connection of its own whose server went away.
     pub fn hears_coid_death(&self) -> bool {
         self.flags & qsoe_abi::ipc::chf::COID_DISCONNECT != 0
+    }
+}
+
+/// Which threads of a process receive on each of its channel cells, so
+/// that a pulse on a channel rings every thread that may be waiting for
+/// it (bit `tid`). Kept by cell, not by channel: a thread's runtime
+/// remembers the cells it has told taskman of, and a cell's next channel
+/// keeps them (a stale one only wakes a thread that finds nothing).
+#[derive(Clone, Debug, Default)]
+pub struct Receivers {
+    cells: Vec<u32>,
+}
+
+/// Tids a receiver set can hold: a process's first thread (1) and those
+/// after it.
+pub const MAX_RECEIVER_TID: i32 = 1 + qsoe_abi::layout::MAX_THREADS as i32;
+
+impl Receivers {
+    /// Makes room for `cell`'s set (empty), so that `add` to it cannot
+    /// fail for memory; false when the memory cannot be had.
+    pub fn make_room(&mut self, cell: usize) -> bool {
+        if self.cells.len() <= cell {
+            if self.cells.try_reserve(cell + 1 - self.cells.len()).is_err() {
+                return false;
+            }
+            self.cells.resize(cell + 1, 0);
+        }
+        true
+    }
+
+    /// Thread `tid` receives on `cell` from now on; false for a tid no
+    /// thread can have, or when the memory cannot be had.
+    pub fn add(&mut self, cell: usize, tid: i32) -> bool {
+        if !(1..=MAX_RECEIVER_TID).contains(&tid) || !self.make_room(cell) {
+            return false;
+        }
+        self.cells[cell] |= 1 << tid;
+        true
+    }
+
+    /// Whether thread `tid` receives on any cell.
+    pub fn has_thread(&self, tid: i32) -> bool {
+        (1..=MAX_RECEIVER_TID).contains(&tid) && self.cells.iter().any(|c| c & 1 << tid != 0)
+    }
+
+    /// Thread `tid` is gone.
+    pub fn remove_thread(&mut self, tid: i32) {
+        if (1..=MAX_RECEIVER_TID).contains(&tid) {
+            for c in self.cells.iter_mut() {
+                *c &= !(1 << tid);
+            }
+        }
+    }
+
+    /// The tids receiving on `cell`.
+    pub fn of(&self, cell: usize) -> impl Iterator<Item = i32> {
+        let set = self.cells.get(cell).copied().unwrap_or(0);
+        (1..=MAX_RECEIVER_TID).filter(move |&t| set & 1 << t != 0)
     }
 }
 
@@ -396,10 +451,26 @@ mod tests {
             owner,
             cell: 0,
             flags: 0,
-            pulse_thread: Some(1),
             pulses: PulseQueue::default(),
             gone: GoneClients::default(),
         }
+    }
+
+    #[test]
+    fn receivers_are_kept_by_cell_and_forget_ended_threads() {
+        let mut r = Receivers::default();
+        assert!(r.add(3, 1));
+        assert!(r.add(3, 17));
+        assert!(r.add(0, 2));
+        assert!(!r.add(1, 0));
+        assert!(!r.add(1, 18));
+        assert_eq!(r.of(3).collect::<Vec<_>>(), [1, 17]);
+        assert_eq!(r.of(9).count(), 0);
+        assert!(r.has_thread(17) && !r.has_thread(5) && !r.has_thread(99));
+        r.remove_thread(17);
+        assert!(!r.has_thread(17));
+        assert_eq!(r.of(3).collect::<Vec<_>>(), [1]);
+        assert_eq!(r.of(0).collect::<Vec<_>>(), [2]);
     }
 
     #[test]
@@ -498,14 +569,14 @@ mod tests {
         for i in 0..PULSE_QUEUE as u32 {
             q.push(Pulse {
                 code: 1,
-                value: i,
+                value: i as u64,
                 scoid: 0,
             })
             .unwrap();
         }
         assert!(q.push(Pulse::default()).is_err());
         for i in 0..PULSE_QUEUE as u32 {
-            assert_eq!(q.pop().unwrap().value, i);
+            assert_eq!(q.pop().unwrap().value, i as u64);
         }
         assert!(q.pop().is_none());
         q.push(Pulse {

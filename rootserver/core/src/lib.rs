@@ -17,6 +17,7 @@ pub mod console_line;
 pub mod cspace;
 pub mod demand_pages;
 pub mod elf_plan;
+pub mod events;
 pub mod files;
 pub mod init_commands;
 pub mod initial_stack;

@@ -38,6 +38,9 @@ pub struct Quotas {
     pub paths: usize,
 }
 
+// No quota may go past what a process's CSpace and tables have room for.
+const _: () = assert!(DEFAULT_QUOTAS.unreplied <= REPLY_OBJECTS);
+
 /// What every process gets.
 pub const DEFAULT_QUOTAS: Quotas = Quotas {
     channels: MAX_CHANNELS,
@@ -45,6 +48,6 @@ pub const DEFAULT_QUOTAS: Quotas = Quotas {
     threads: MAX_THREADS,
     children: 256,
     queued_pulses: PULSE_QUEUE,
-    unreplied: REPLY_OBJECTS,
+    unreplied: 32,
     paths: 32,
 };

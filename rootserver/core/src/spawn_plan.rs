@@ -12,13 +12,17 @@ use sel4_sys::{object, size_bits};
 
 use layout::ThreadArea;
 
-/// log2 of the untyped every process gets for its IPC objects: its reply
-/// objects and one small cell per channel (see `object_slot`).
-pub const IPC_AREA_BITS: u8 = 14;
-/// log2 of a channel cell: a notification (64 bytes) then an endpoint.
-pub const CHANNEL_CELL_BITS: u8 = 7;
-/// log2 of the untyped that holds a process's reply objects.
-pub const REPLY_CELL_BITS: u8 = 8;
+/// log2 of the untyped every process gets for its IPC objects: its first
+/// thread's wake notification, its reply objects and one small cell per
+/// channel (see `object_slot`).
+pub const IPC_AREA_BITS: u8 = 13;
+/// log2 of a channel cell: its endpoint.
+pub const CHANNEL_CELL_BITS: u8 = size_bits::ENDPOINT as u8;
+
+/// log2 of the untyped that holds `count` reply objects (a quota's).
+pub fn reply_cell_bits(count: usize) -> u8 {
+    ceil_log2(count.max(1) as u64) + size_bits::REPLY as u8
+}
 
 /// Where each of taskman's caps to a process lives in its object CNode.
 pub mod object_slot {
@@ -31,20 +35,21 @@ pub mod object_slot {
     pub const FAULT_EP: u64 = 4;
     /// The untyped all IPC objects of the process come from.
     pub const IPC_AREA: u64 = 5;
+    /// The first thread's wake notification, bound to it, and a copy
+    /// badged `PULSE_BADGE`, which taskman signals for pulses.
+    pub const WAKE: u64 = 6;
+    pub const WAKE_SIGNAL: u64 = 7;
     /// The untyped its reply objects come from, made with its first channel.
-    pub const REPLY_CELL: u64 = 6;
+    pub const REPLY_CELL: u64 = 8;
     /// Its reply objects (the process holds copies).
-    pub const REPLIES: u64 = 7;
+    pub const REPLIES: u64 = 9;
     /// Channel cell `j`: `CHANNEL_SLOTS` slots from `channel(j)`.
     const CHANNELS: u64 = REPLIES + REPLY_OBJECTS as u64;
-    pub const CHANNEL_SLOTS: u64 = 4;
-    /// Within a channel cell's slots: the cell untyped, the endpoint (the
-    /// channel's master cap), its notification, and that notification
-    /// badged `PULSE_BADGE`, which taskman signals.
+    pub const CHANNEL_SLOTS: u64 = 2;
+    /// Within a channel cell's slots: the cell untyped and the endpoint
+    /// (the channel's master cap).
     pub const CELL: u64 = 0;
     pub const ENDPOINT: u64 = 1;
-    pub const NOTIFICATION: u64 = 2;
-    pub const PULSE_SIGNAL: u64 = 3;
     pub const PAGE_TABLES: u64 = CHANNELS + MAX_CHANNELS as u64 * CHANNEL_SLOTS;
 
     /// The first slot of channel cell `j`.
@@ -244,10 +249,15 @@ mod tests {
     #[test]
     fn ipc_objects_fit_their_untypeds() {
         use qsoe_abi::ipc::{MAX_CHANNELS, REPLY_OBJECTS};
-        let cell = (1u64 << size_bits::NOTIFICATION) + (1 << size_bits::ENDPOINT);
-        assert!(cell <= 1 << CHANNEL_CELL_BITS);
-        assert!((REPLY_OBJECTS as u64) << size_bits::REPLY <= 1 << REPLY_CELL_BITS);
-        let area = ((MAX_CHANNELS as u64) << CHANNEL_CELL_BITS) + (1 << REPLY_CELL_BITS);
+        assert_eq!(reply_cell_bits(1), size_bits::REPLY as u8);
+        assert_eq!(reply_cell_bits(33), 6 + size_bits::REPLY as u8);
+        let replies = 1u64 << reply_cell_bits(REPLY_OBJECTS);
+        assert!((REPLY_OBJECTS as u64) << size_bits::REPLY <= replies);
+        // The wake notification first, the reply cell aligned after it,
+        // the channel cells in what is left.
+        let wake = 1u64 << size_bits::NOTIFICATION;
+        let area =
+            wake.next_multiple_of(replies) + replies + ((MAX_CHANNELS as u64) << CHANNEL_CELL_BITS);
         assert!(area <= 1 << IPC_AREA_BITS);
     }
     use crate::elf_plan::{PagePlan, Perms};

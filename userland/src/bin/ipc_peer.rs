@@ -11,6 +11,10 @@
 //!   its chid to the test; then receives once and exits without replying,
 //!   or echoes N messages (reversed, status = length) and exits.
 //! - `client-loop N`: PID/CHID is an echo server: N round trips.
+//! - `event-client`: makes a channel and a connection to it, sends the
+//!   test a `SIGEV_PULSE` event for that connection (code 9, value
+//!   `EVENT_VALUE`), waits for the pulse, and sends the test what arrived:
+//!   the pulse's code, value and scoid, and the connection's coid.
 //! - `plain-send`: sends on the connection with raw `seL4_Send` and
 //!   `seL4_NBSend` instead of `Call` (lending the server no scheduling
 //!   context, and wanting no reply), then waits to be killed.
@@ -21,7 +25,8 @@
 #![no_std]
 #![no_main]
 
-use libqsoe::abi::ipc::Coid;
+use libqsoe::abi::event::{SigEvent, SIGEV_PULSE_PRIO_INHERIT};
+use libqsoe::abi::ipc::{Coid, Pulse, PULSE_BYTES};
 use libqsoe::errno::Errno;
 use libqsoe::neutrino::{
     ChannelCreate, ConnectAttach, MsgReceive, MsgReply, MsgSend, MsgSendPulse,
@@ -76,6 +81,7 @@ fn main() -> i32 {
             }
         }
         b"serve-once" | b"serve-echo" => serve(coid, role == b"serve-once", parse_int(arg)),
+        b"event-client" => event_client(coid),
         b"client-loop" => {
             let n = parse_int(arg).unwrap_or(1);
             for i in 0..n {
@@ -98,6 +104,38 @@ fn main() -> i32 {
             0
         }
         _ => 2,
+    }
+}
+
+/// The value `event-client` asks for: all 64 bits of a `union sigval`.
+const EVENT_VALUE: u64 = 0x1234_5678_9abc_def0;
+
+fn event_client(server: i32) -> i32 {
+    let Ok(chid) = ChannelCreate(0) else {
+        return 5;
+    };
+    let Ok(own) = ConnectAttach(0, libqsoe::taskman::getpid(), chid, 0, 0) else {
+        return 6;
+    };
+    let event = SigEvent::pulse(own, SIGEV_PULSE_PRIO_INHERIT, 9, EVENT_VALUE);
+    if MsgSend(server, &event.to_bytes(), &mut []).is_err() {
+        return 7;
+    }
+    let mut buf = [0u8; PULSE_BYTES];
+    if MsgReceive(chid, &mut buf, None) != Ok(0) {
+        return 8;
+    }
+    let p = Pulse::from_bytes(&buf);
+    let mut report = [0u8; 32];
+    for (i, w) in [p.code as i64 as u64, p.value, p.scoid as u64, own as u64]
+        .iter()
+        .enumerate()
+    {
+        report[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    match MsgSend(server, &report, &mut []) {
+        Ok(_) => 0,
+        Err(_) => 9,
     }
 }
 

@@ -37,6 +37,8 @@ macro_rules! fail {
 
 #[path = "qsoe_test/bulk.rs"]
 mod bulk;
+#[path = "qsoe_test/events.rs"]
+mod events;
 #[path = "qsoe_test/ipc.rs"]
 mod ipc;
 #[path = "qsoe_test/passive.rs"]
@@ -67,6 +69,9 @@ const TESTS: &[(&str, Test)] = &[
     ),
     ("ipc::msg_error", ipc::msg_error),
     ("ipc::pulse", ipc::pulse),
+    ("ipc::pulse_any_channel", events::pulse_any_channel),
+    ("ipc::deliver_event_pulse", events::deliver_event_pulse),
+    ("ipc::unreplied_from_quota", events::unreplied_from_quota),
     ("ipc::side_channel_coid", ipc::side_channel_coid),
     ("ipc::server_death_esrvrfault", ipc::server_death_esrvrfault),
     (

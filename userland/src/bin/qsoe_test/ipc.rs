@@ -30,7 +30,7 @@ pub(super) fn expect_err<T>(what: &str, r: Result<T, Errno>, want: Errno) -> Out
 }
 
 /// Starts `ipc-peer ROLE` connected to our channel `chid`.
-fn peer(role: &str, chid: i32, arg: &str, core: Option<u64>) -> Result<Pid, Why> {
+pub(super) fn peer(role: &str, chid: i32, arg: &str, core: Option<u64>) -> Result<Pid, Why> {
     peer_to(role, taskman::getpid(), chid, arg, core)
 }
 
@@ -194,7 +194,7 @@ pub fn pulse() -> Outcome {
 
 fn expect_coid_death(chid: i32, coid: i32) -> Outcome {
     let p = take_pulse(chid)?;
-    if p.code != pulse_code::COIDDEATH || p.value != coid as u32 {
+    if p.code != pulse_code::COIDDEATH || p.value != coid as u32 as u64 {
         fail!("expected a coid-death pulse for {coid}, got {p:?}");
     }
     Ok(())

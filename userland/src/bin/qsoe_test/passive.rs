@@ -354,7 +354,7 @@ pub fn unblock_pulse_on_client_death() -> Outcome {
         fail!("expected a pulse");
     }
     let p = Pulse::from_bytes(&buf);
-    if p.code != pulse_code::UNBLOCK || p.value != rcvid as u32 {
+    if p.code != pulse_code::UNBLOCK || p.value != rcvid as u32 as u64 {
         fail!("{p:?} instead of an unblock pulse for rcvid {rcvid}");
     }
     expect_err("MsgError", MsgError(rcvid, EPERM), ESRCH)?;
