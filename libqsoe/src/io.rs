@@ -16,7 +16,7 @@ use qsoe_abi::iomsg::{
     connect, dirent, ftype, io, ioflag, short_header, IoConnect, IoDevctl, IoDup, IoLseek,
     IoTransfer,
 };
-use qsoe_abi::ipc::{MAX_BULK_BYTES, MAX_MSG_BYTES};
+use qsoe_abi::ipc::{cof, Coid, MAX_BULK_BYTES, MAX_MSG_BYTES};
 use qsoe_abi::path::{normalise, remainder};
 use qsoe_abi::wire::{self, op, Resolved, MAX_RESOLVED, MAX_WORDS};
 use sel4_sys::Word;
@@ -178,6 +178,33 @@ pub fn devctl(fd: i32, dcmd: u32, data: &mut [u8]) -> Result<i32, Errno> {
 pub fn dup(fd: i32) -> Result<i32, Errno> {
     let server = ConnectServerInfo(0, fd)?;
     let new = ConnectAttach(0, server.pid, server.chid, 0, 0)?;
+    share_open(fd, new)
+}
+
+/// `dup2`: `newfd` becomes a descriptor for the open `fd` names (after
+/// `newfd` is closed, if it was open); answers `newfd`. `EBADF` if `fd` is
+/// not open or `newfd` is no regular descriptor; `EBUSY` if `newfd`'s
+/// slot holds another descriptor (one of the same slot in another
+/// generation, which this system's descriptors carry).
+pub fn dup2(fd: i32, newfd: i32) -> Result<i32, Errno> {
+    let server = ConnectServerInfo(0, fd)?;
+    if fd == newfd {
+        return Ok(newfd);
+    }
+    if Coid::decode(newfd).is_none_or(|c| c.side) {
+        return Err(EBADF);
+    }
+    if ConnectServerInfo(0, newfd).is_ok() {
+        close(newfd)?;
+    }
+    let new = ConnectAttach(0, server.pid, server.chid, newfd, cof::EXACT_COID)?;
+    share_open(fd, new)
+}
+
+/// Asks the server of connection `new` (the same as `fd`'s) to let it share
+/// `fd`'s open (`_IO_DUP`): its offset and mode. Detaches `new` if it will
+/// not.
+fn share_open(fd: i32, new: i32) -> Result<i32, Errno> {
     let msg = IoDup {
         pid: taskman::getpid(),
         scoid: fd,

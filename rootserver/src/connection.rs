@@ -7,9 +7,10 @@ use crate::channel::send_pulse;
 use crate::kernel_error::refused;
 use crate::Taskman;
 use alloc::vec::Vec;
-use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EINVAL, ENOTSUP, EPERM, ESRCH};
+use qsoe_abi::errno::{Errno, EAGAIN, EBADF, EBUSY, EINVAL, ENOTSUP, EPERM, ESRCH};
 use qsoe_abi::ipc::{
-    self, pulse_code, ConnectionBadge, Pulse, TaskmanBadge, SIDE_CHANNEL, SYSMGR_CHID, SYSMGR_PID,
+    self, cof, pulse_code, Coid, ConnectionBadge, Pulse, TaskmanBadge, SIDE_CHANNEL, SYSMGR_CHID,
+    SYSMGR_PID,
 };
 use qsoe_abi::wire::Request;
 use qsoe_abi::Pid;
@@ -26,8 +27,8 @@ pub fn request(tm: &mut Taskman, pid: Pid, req: Request) -> Result<Vec<Word>, Er
             pid: server,
             chid,
             index,
-            flags: _,
-        } => attach(tm, pid, server, chid, index).map(|coid| alloc::vec![coid as Word]),
+            flags,
+        } => attach(tm, pid, server, chid, index, flags).map(|coid| alloc::vec![coid as Word]),
         Request::ConnectDetach { coid } => {
             detach(tm, pid, coid)?;
             Ok(Vec::new())
@@ -76,8 +77,15 @@ fn kernel(e: Error) -> Errno {
     refused("ipc", e)
 }
 
-fn attach(tm: &mut Taskman, pid: Pid, server: Pid, chid: i32, index: i32) -> Result<i32, Errno> {
-    let new = decode_attach(tm, server, chid, index)?;
+fn attach(
+    tm: &mut Taskman,
+    pid: Pid,
+    server: Pid,
+    chid: i32,
+    index: i32,
+    flags: u32,
+) -> Result<i32, Errno> {
+    let new = decode_attach(tm, pid, server, chid, index, flags)?;
     perform_attach(tm, pid, new)
 }
 
@@ -88,6 +96,8 @@ struct NewConnection {
     /// The lowest coid index it may take, and in which table.
     first: usize,
     side: bool,
+    /// The exact coid to take instead (`cof::EXACT_COID`), its index free.
+    exact: Option<Coid>,
     /// The channel's endpoint (taskman's master cap), to mint from.
     master: CPtr,
 }
@@ -96,11 +106,29 @@ struct NewConnection {
 /// (any) or a lowest index, with `_NTO_SIDE_CHANNEL` for a side-channel
 /// coid, and `chid` is a live channel of `server`, or `server` is
 /// taskman and `chid` its resource manager's (`SYSMGR_CHID`), which takes
-/// regular coids only.
-fn decode_attach(tm: &Taskman, server: Pid, chid: i32, index: i32) -> Result<NewConnection, Errno> {
+/// regular coids only. With `cof::EXACT_COID`, `index` is a regular coid
+/// of `client` whose index is free (`EBUSY` if it is not).
+fn decode_attach(
+    tm: &Taskman,
+    client: Pid,
+    server: Pid,
+    chid: i32,
+    index: i32,
+    flags: u32,
+) -> Result<NewConnection, Errno> {
     if index < 0 && index != -1 {
         return Err(EINVAL);
     }
+    let exact = if flags & cof::EXACT_COID != 0 {
+        let c = Coid::decode(index).filter(|c| !c.side).ok_or(EINVAL)?;
+        let p = tm.processes.get(client).ok_or(ESRCH)?;
+        if p.ipc.connections.index_in_use(c) {
+            return Err(EBUSY);
+        }
+        Some(c)
+    } else {
+        None
+    };
     let side = index != -1 && index & SIDE_CHANNEL != 0;
     let first = if index == -1 {
         0
@@ -115,6 +143,7 @@ fn decode_attach(tm: &Taskman, server: Pid, chid: i32, index: i32) -> Result<New
             target: Target::Files,
             first,
             side,
+            exact,
             master: tm.endpoint.0,
         });
     }
@@ -127,6 +156,7 @@ fn decode_attach(tm: &Taskman, server: Pid, chid: i32, index: i32) -> Result<New
         target: Target::Channel(chid),
         first,
         side,
+        exact,
         master: owner.object(obj::channel(channel.cell as u64) + obj::ENDPOINT),
     })
 }
@@ -136,11 +166,12 @@ fn decode_attach(tm: &Taskman, server: Pid, chid: i32, index: i32) -> Result<New
 /// it; if the kernel refuses, the coid is given back.
 fn perform_attach(tm: &mut Taskman, pid: Pid, new: NewConnection) -> Result<i32, Errno> {
     let client = tm.processes.get_mut(pid).ok_or(ESRCH)?;
-    let coid = client
-        .ipc
-        .connections
-        .attach(new.first, new.target, new.side)
-        .ok_or(EAGAIN)?;
+    let table = &mut client.ipc.connections;
+    let coid = match new.exact {
+        Some(c) => table.attach_exact(c, new.target),
+        None => table.attach(new.first, new.target, new.side),
+    }
+    .ok_or(EAGAIN)?;
     let badge = match new.target {
         Target::Files => TaskmanBadge::File {
             pid,

@@ -51,6 +51,15 @@ pub mod chf {
     pub const COID_DISCONNECT: u32 = 0x0040;
 }
 
+/// `ConnectAttach` flags (`_NTO_COF_*`).
+pub mod cof {
+    /// Not QNX's: `index` is the exact coid wanted, which must be a regular
+    /// coid whose index is free (`dup2` makes its chosen fd so). QNX gets
+    /// the same from "the lowest free coid from `index`", because its
+    /// coids carry no generation.
+    pub const EXACT_COID: u32 = 1 << 30;
+}
+
 /// Pulse codes taskman sends (`_PULSE_CODE_*`); user codes are 0..=127.
 pub mod pulse_code {
     pub const UNBLOCK: i8 = -32;

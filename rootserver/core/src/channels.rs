@@ -232,6 +232,27 @@ impl<T> Table<T> {
         Some((index, e.generation))
     }
 
+    /// Puts `value` at `index`, which must be free, in `generation`; the
+    /// memory is reserved first, so `None` changes nothing.
+    fn insert_at(&mut self, index: usize, generation: u32, value: T) -> Option<()> {
+        if index >= self.capacity || self.entries.get(index).is_some_and(|e| e.value.is_some()) {
+            return None;
+        }
+        let more = (index + 1).saturating_sub(self.entries.len());
+        self.entries.try_reserve(more).ok()?;
+        while self.entries.len() <= index {
+            self.entries.push(Entry {
+                generation: 0,
+                value: None,
+            });
+        }
+        self.entries[index] = Entry {
+            generation,
+            value: Some(value),
+        };
+        Some(())
+    }
+
     fn get(&self, index: usize, generation: u32) -> Option<&T> {
         let e = self.entries.get(index)?;
         (e.generation == generation).then_some(e.value.as_ref()?)
@@ -393,6 +414,25 @@ impl ConnectionTable {
         })
     }
 
+    /// Adds a connection as exactly `coid` (its index free): `dup2`'s
+    /// chosen fd. The process asks for the generation too, so an index may
+    /// come back in an older generation than the one it was freed in; a
+    /// coid closed since stays dead only if the index is in use.
+    pub fn attach_exact(&mut self, coid: Coid, target: Target) -> Option<Coid> {
+        self.table(coid.side)
+            .insert_at(coid.index as usize, coid.generation, target)?;
+        Some(coid)
+    }
+
+    /// Whether `coid`'s index holds a connection, in any generation.
+    pub fn index_in_use(&self, coid: Coid) -> bool {
+        let table = if coid.side { &self.side } else { &self.regular };
+        table
+            .entries
+            .get(coid.index as usize)
+            .is_some_and(|e| e.value.is_some())
+    }
+
     /// The live connection `coid` names, if it does.
     pub fn get(&self, coid: i32) -> Option<(Coid, Target)> {
         let c = Coid::decode(coid)?;
@@ -539,6 +579,35 @@ mod tests {
         assert_ne!(again.encode(), c.encode());
         assert!(t.get(c.encode()).is_none());
         assert_eq!(t.len(), 5);
+    }
+
+    #[test]
+    fn an_exact_coid_takes_its_index_in_the_generation_asked() {
+        let mut t = ConnectionTable::default();
+        for _ in 0..2 {
+            let a = t.attach(5, Target::Channel(1), false).unwrap();
+            assert!(t.detach(a.encode()).is_some());
+        }
+        // Index 5 is now in generation 2; dup2 asks for fd 5 itself.
+        let five = Coid::decode(5).unwrap();
+        assert!(!t.index_in_use(five));
+        assert_eq!(t.attach_exact(five, Target::Channel(2)), Some(five));
+        assert!(t.index_in_use(five));
+        assert_eq!(t.get(5).map(|(_, t)| t), Some(Target::Channel(2)));
+        let closed = Coid {
+            generation: 1,
+            ..five
+        };
+        assert!(t.get(closed.encode()).is_none());
+        // A busy index refuses, and so does one past the table.
+        assert_eq!(t.attach_exact(five, Target::Channel(3)), None);
+        let past = Coid {
+            index: MAX_REGULAR as u16,
+            generation: 0,
+            side: false,
+        };
+        assert_eq!(t.attach_exact(past, Target::Channel(3)), None);
+        assert_eq!(t.get(5).map(|(_, t)| t), Some(Target::Channel(2)));
     }
 
     #[test]

@@ -156,6 +156,7 @@ const TESTS: &[(&str, Test)] = &[
     ("path::name_attach_open", paths::name_attach_open),
     ("io::open_read_write_close", paths::open_read_write_close),
     ("io::dup_shares_offset", paths::dup_shares_offset),
+    ("io::dup2_chosen_fd", paths::dup2_chosen_fd),
     ("io::hostile_io_messages", paths::hostile_io_messages),
     ("io::bulk_1mib_both_ways", bulk::bulk_1mib_both_ways),
     (

@@ -303,6 +303,62 @@ pub fn dup_shares_offset() -> Outcome {
     kill_and_reap(s)
 }
 
+/// `dup2` makes exactly the descriptor asked for: one that was open (closed
+/// first), and a free slot whatever generation it had reached.
+pub fn dup2_chosen_fd() -> Outcome {
+    let s = files("/test/dup2", 0, &["=abcdefgh"])?;
+    let fd = ok!(posix::open("/test/dup2", O_RDONLY));
+    let mut a = [0u8; 3];
+    if ok!(posix::read(fd, &mut a)) != 3 || &a != b"abc" {
+        fail!("first read {a:?}");
+    }
+    let open = ok!(posix::open("/dev/null", O_RDONLY));
+    if ok!(posix::dup2(fd, open)) != open {
+        fail!("dup2 onto an open fd answered another");
+    }
+    if ok!(posix::read(open, &mut a)) != 3 || &a != b"def" {
+        fail!("read through the dup2 copy {a:?}");
+    }
+    if ok!(posix::lseek(fd, 0, SEEK_CUR)) != 6 {
+        fail!("the first fd did not move with its dup2 copy");
+    }
+    // A slot closed twice is two generations on; its first fd number is
+    // chosen anyway.
+    let first = ok!(posix::open("/dev/null", O_RDONLY));
+    let index = first & 0x3ff;
+    ok!(posix::close(first));
+    let again = ok!(posix::open("/dev/null", O_RDONLY));
+    if again & 0x3ff != index {
+        fail!("the slot of fd {first} was not reused");
+    }
+    ok!(posix::close(again));
+    let chosen = ok!(posix::dup2(fd, index));
+    ok!(posix::lseek(chosen, 7, SEEK_SET));
+    if chosen != index || ok!(posix::read(fd, &mut a)) != 1 || a[0] != b'h' {
+        fail!("dup2 onto fd {index} answered {chosen}, or shares no offset");
+    }
+    // The same slot in another generation is taken; a bad fd is EBADF.
+    expect_err(
+        "a busy slot",
+        posix::dup2(fd, index | 1 << 10),
+        libqsoe::errno::EBUSY,
+    )?;
+    expect_err("a closed fd", posix::dup2(index | 1 << 11, 9), EBADF)?;
+    expect_err("a negative fd", posix::dup2(fd, -1), EBADF)?;
+    expect_err(
+        "a side-channel coid",
+        posix::dup2(fd, _NTO_SIDE_CHANNEL | 3),
+        EBADF,
+    )?;
+    if ok!(posix::dup2(fd, fd)) != fd {
+        fail!("dup2 of an fd onto itself");
+    }
+    for f in [fd, open, chosen] {
+        ok!(posix::close(f));
+    }
+    kill_and_reap(s)
+}
+
 /// Sends `msg` on `coid`; any answer but a panic is fine, as long as the
 /// server still serves after.
 fn poke(coid: i32, msg: &[u8]) {
