@@ -6,8 +6,8 @@
 //! so instead of a full IPC buffer per reply object (most of it never
 //! used) they share one store of small chunks: a message takes the chunks
 //! its bytes need, contiguous within one word of the map (a run is at
-//! most 64 chunks), and gives them back when it is answered. Every receive
-//! takes and gives back a run, so a run is found with word operations.
+//! most 64 chunks), and gives them back when it is answered. Runs are
+//! found with word operations: every receive of a longer message takes one.
 
 /// Bytes of one chunk.
 pub const CHUNK_BYTES: usize = 64;
@@ -86,19 +86,6 @@ impl MessageStore {
         None
     }
 
-    /// Gives back the chunks of `run` past the first `bytes`' worth.
-    pub fn shrink(&mut self, run: Run, bytes: usize) -> Option<Run> {
-        let keep = bytes.div_ceil(CHUNK_BYTES).min(run.chunks as usize) as u16;
-        self.give(Run {
-            first: run.first + keep,
-            chunks: run.chunks - keep,
-        });
-        (keep > 0).then_some(Run {
-            first: run.first,
-            chunks: keep,
-        })
-    }
-
     /// Gives `run` back.
     pub fn give(&mut self, run: Run) {
         if run.chunks > 0 {
@@ -155,17 +142,16 @@ mod tests {
     }
 
     #[test]
-    fn a_full_store_refuses_and_shrinking_frees_the_tail() {
+    fn a_full_store_refuses_until_a_run_is_given_back() {
         let mut s = MessageStore::new();
         let words = [(); CHUNKS / 64].map(|()| s.take(64 * CHUNK_BYTES).unwrap());
         assert_eq!(s.take(1), None);
-        let kept = s.shrink(words[1], 65).unwrap();
-        assert_eq!((kept.first, kept.chunks), (64, 2));
-        assert_eq!(s.free(), 62);
-        assert_eq!(s.take(63 * CHUNK_BYTES), None);
-        assert_eq!(s.take(62 * CHUNK_BYTES).map(|r| r.first), Some(66));
-        assert_eq!(s.shrink(kept, 0), None);
+        s.give(words[1]);
+        assert_eq!(s.free(), 64);
         assert_eq!(s.take(65 * CHUNK_BYTES), None);
+        assert_eq!(s.take(2 * CHUNK_BYTES).map(|r| r.first), Some(64));
+        assert_eq!(s.take(62 * CHUNK_BYTES).map(|r| r.first), Some(66));
+        assert_eq!(s.take(1), None);
     }
 
     #[test]

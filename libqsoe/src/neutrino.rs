@@ -22,7 +22,7 @@
 //! receive on that channel.
 #![allow(non_snake_case)]
 
-use crate::errno::{Errno, E2BIG, EBADF, EBUSY, EINVAL, ENOMEM, ESRCH, ESRVRFAULT};
+use crate::errno::{Errno, E2BIG, EAGAIN, EBADF, EBUSY, EINVAL, ENOMEM, ESRCH, ESRVRFAULT};
 use crate::lock::{Guard, SpinLock};
 use crate::message::{self, load, scatter, unload, REGISTER_BYTES};
 use crate::message_store::{MessageStore, Run};
@@ -81,6 +81,9 @@ enum ReplyState {
     Gone,
     /// Its answer waits in a thread's IPC buffer (`DeferredReply`).
     Answering,
+    /// Set aside for raw seL4 IPC (`reserve_reply_object`): never taken
+    /// by a receive.
+    Reserved,
 }
 
 struct ReplySlot {
@@ -92,8 +95,7 @@ struct ReplySlot {
     scoid: i32,
     chid: i32,
     /// The message as received, for `MsgRead`: its first words, the rest
-    /// in the store. While the slot is `Receiving`, `spill` holds room for
-    /// the longest message.
+    /// in the store.
     head: [Word; 4],
     spill: Option<Run>,
     received_len: usize,
@@ -193,9 +195,6 @@ const EMPTY_REPLY: ReplySlot = ReplySlot {
     reply_len: 0,
 };
 
-/// Bytes of a held message past its first words.
-const MAX_SPILL: usize = MAX_MSG_BYTES - REGISTER_BYTES;
-
 /// All zeros in the image, so it lands in `.bss` and spawn copies none of
 /// it.
 static TABLES: SpinLock<Tables> = SpinLock::new(Tables {
@@ -277,18 +276,14 @@ impl Tables {
     }
 
     /// A reply object for a receive (`reuse`: the one this thread's
-    /// deferred reply holds, free once the reply is out), with room in the
-    /// store for the longest message; `EBUSY` when every one the quota gave
-    /// holds a client, or the store is full.
+    /// deferred reply holds, free once the reply is out); `EBUSY` when
+    /// every one the quota gave holds a client.
     fn claim_reply(&mut self, reuse: Option<usize>) -> Result<usize, Errno> {
         let k = match reuse {
             Some(k) => k,
             None => self.free_reply().ok_or(EBUSY)?,
         };
-        let room = self.store.take(MAX_SPILL).ok_or(EBUSY)?;
-        let r = &mut self.replies[k];
-        r.state = ReplyState::Receiving;
-        r.spill = Some(room);
+        self.replies[k].state = ReplyState::Receiving;
         Ok(k)
     }
 
@@ -596,6 +591,17 @@ pub fn channel_endpoint(chid: i32) -> Result<Word, Errno> {
         .map(|cell| slot::CHANNEL_BASE + cell as u64)
 }
 
+/// Sets a free reply object aside for code that speaks raw seL4 IPC on a
+/// channel (the benchmark's baseline); answers its index from
+/// `slot::REPLY_BASE`. `MsgReceive` never takes it (it takes reply objects
+/// in turn, so no other index is safe to assume). `EBUSY` if none is free.
+pub fn reserve_reply_object() -> Result<usize, Errno> {
+    let mut t = tables();
+    let k = t.free_reply().ok_or(EBUSY)?;
+    t.replies[k].state = ReplyState::Reserved;
+    Ok(k)
+}
+
 /// `MsgReceivev`: `MsgReceive` scattering into several parts.
 ///
 /// A reply this thread deferred goes out in the same kernel entry
@@ -603,7 +609,7 @@ pub fn channel_endpoint(chid: i32) -> Result<Word, Errno> {
 pub fn MsgReceivev(
     chid: i32,
     iov: &mut [&mut [u8]],
-    info: Option<&mut MsgInfo>,
+    mut info: Option<&mut MsgInfo>,
 ) -> Result<i32, Errno> {
     loop {
         let (endpoint, cell, k) = {
@@ -635,7 +641,10 @@ pub fn MsgReceivev(
             None => sel4_sys::recv(endpoint, reply),
         };
         if msg.badge & PULSE_BADGE == 0 {
-            return Ok(received(chid, k, msg, iov, info));
+            match received(chid, k, msg, iov, info.as_deref_mut()) {
+                Some(rcvid) => return Ok(rcvid),
+                None => continue,
+            }
         }
         tables().unclaim(k);
         if let Some(pulse) = take_pulse(chid, cell) {
@@ -704,30 +713,41 @@ fn deliver_pulse(
 }
 
 /// Records a message received with reply object `k`; answers its rcvid.
+/// `None` if the message's bytes past the registers find no room in the
+/// store: its client's `MsgSend` then fails with `EAGAIN` (as QNX's does
+/// when the kernel lacks the resources), and the receive goes on.
 fn received(
     chid: i32,
     k: usize,
     msg: sel4_sys::Received,
     iov: &mut [&mut [u8]],
     info: Option<&mut MsgInfo>,
-) -> i32 {
+) -> Option<i32> {
     let who = ConnectionBadge::decode(msg.badge);
     let label = msg.info.label();
     let bytes = message_bytes(label).min(msg.info.length() as usize * 8);
     let lent = message_lease(label);
-    unload(&msg.mrs, bytes, iov);
     let mut t = tables();
     let t = &mut *t;
+    let spill = match bytes.checked_sub(REGISTER_BYTES).filter(|&n| n > 0) {
+        None => None,
+        Some(n) => match t.store.take(n) {
+            Some(run) => {
+                let spilled = message::words_as_bytes(message::spilled_words(bytes));
+                t.store.bytes_mut(run)[..n].copy_from_slice(&spilled[..n]);
+                Some(run)
+            }
+            None => {
+                let refused = MessageInfo::new(error_label(EAGAIN), 0, 0, 0);
+                defer(t, k, refused, [0; 4]);
+                return None;
+            }
+        },
+    };
+    unload(&msg.mrs, bytes, iov);
     let r = &mut t.replies[k];
     r.head = msg.mrs;
-    r.spill = r
-        .spill
-        .and_then(|room| t.store.shrink(room, bytes.saturating_sub(REGISTER_BYTES)));
-    if let Some(run) = r.spill {
-        let spilled = message::spilled_words(bytes);
-        let spilled = &message::words_as_bytes(spilled)[..bytes - REGISTER_BYTES];
-        t.store.bytes_mut(run)[..spilled.len()].copy_from_slice(spilled);
-    }
+    r.spill = spill;
     r.received_len = bytes;
     r.lease = lent.map(|(lease, _)| lease);
     r.state = ReplyState::Held;
@@ -745,11 +765,13 @@ fn received(
             srcmsglen: lent.map_or(bytes, |(_, total)| total),
         };
     }
-    Rcvid {
-        reply: k as u8,
-        generation: r.generation,
-    }
-    .encode()
+    Some(
+        Rcvid {
+            reply: k as u8,
+            generation: r.generation,
+        }
+        .encode(),
+    )
 }
 
 /// The client and lease of a held call that was lent, for taskman's

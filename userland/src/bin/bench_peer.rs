@@ -28,8 +28,8 @@ use libqsoe::abi::ipc::Coid;
 use libqsoe::abi::layout::slot;
 use libqsoe::abi::wire::{SpawnPhase, SpawnProfile};
 use libqsoe::neutrino::{
-    channel_endpoint, chf, flush_reply, reply_alone, ChannelCreate, ConnectAttach, MsgInfo,
-    MsgReceive, MsgReply, MsgSend, MsgSendPulse,
+    channel_endpoint, chf, flush_reply, reply_alone, reserve_reply_object, ChannelCreate,
+    ConnectAttach, MsgInfo, MsgReceive, MsgReply, MsgSend, MsgSendPulse,
 };
 use libqsoe::println;
 use libqsoe::taskman::{self, SpawnOptions};
@@ -82,8 +82,7 @@ fn serve(pid: Pid, chid: i32) -> i32 {
     if fixed < 0 || MsgSend(starter, &chids, &mut []).is_err() {
         return 6;
     }
-    // Distinct raw reply objects: libqsoe's phase takes the first free ones.
-    let served = serve_on(passive, 7);
+    let served = serve_on(passive);
     match ThreadJoin(fixed_server) {
         Ok(0) if served => 0,
         _ => 7,
@@ -96,13 +95,13 @@ extern "C" fn serve_fixed(_: usize) -> usize {
         return 1;
     };
     FIXED_CHID.store(chid, SeqCst);
-    !serve_on(chid, 6) as usize
+    !serve_on(chid) as usize
 }
 
 /// Serves channel `chid` in both phases until `stop`; answers whether it
 /// ended that way.
-fn serve_on(chid: i32, raw_reply: usize) -> bool {
-    let Ok(endpoint) = channel_endpoint(chid) else {
+fn serve_on(chid: i32) -> bool {
+    let (Ok(endpoint), Ok(raw_reply)) = (channel_endpoint(chid), reserve_reply_object()) else {
         return false;
     };
     let mut buf = [0u8; 64];
