@@ -297,9 +297,9 @@ impl Tables {
         Some(k)
     }
 
-    /// Reply object `k` woke without a message: free again.
+    /// Reply object `k` woke without a message: free again (a receiving
+    /// slot holds nothing in the store).
     fn unclaim(&mut self, k: usize) {
-        self.release(k);
         self.replies[k].state = ReplyState::Free;
     }
 

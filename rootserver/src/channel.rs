@@ -200,22 +200,19 @@ fn receive_on(tm: &mut Taskman, pid: Pid, tid: i32, cell: usize, fixed: bool) ->
     let Some(p) = tm.processes.get_mut(pid) else {
         return false;
     };
+    let (Some(tcb), Some(wake)) = (p.thread_tcb(tid), p.thread_wake(tid)) else {
+        return false;
+    };
     let first = !p.ipc.receivers.has_thread(tid);
     if !p.ipc.receivers.add(cell, tid) {
         return false;
     }
     if first {
-        if let (Some(tcb), Some(wake)) = (p.thread_tcb(tid), p.thread_wake(tid)) {
-            if let Err(e) = tcb.bind_notification(wake) {
-                println!("taskman: pid {pid}: cannot bind a wake notification: {e:?}");
-            }
+        if let Err(e) = tcb.bind_notification(wake) {
+            println!("taskman: pid {pid}: cannot bind a wake notification: {e:?}");
         }
     }
-    let wake = p.thread_wake(tid);
-    match wake {
-        Some(wake) if !fixed => passive::serve_passively(tm, pid, tid, wake),
-        _ => false,
-    }
+    !fixed && passive::serve_passively(tm, pid, tid, wake)
 }
 
 /// The first channel of `p` that `wanted` picks.
