@@ -169,6 +169,7 @@ const TESTS: &[(&str, Test)] = &[
     ("fs::readdir_root", paths::readdir_root),
     ("proc::lists_processes", paths::lists_processes),
     ("resmgr::thread_pool", paths::thread_pool),
+    ("resmgr::pool_dies_mid_read", paths::pool_dies_mid_read),
     ("leak::open_close_10000", paths::open_close_10000),
     ("smp::processes_on_all_cores", processes_on_all_cores),
     ("mem::all_ram_reachable", all_ram_reachable),

@@ -616,6 +616,41 @@ pub fn thread_pool() -> Outcome {
     Ok(())
 }
 
+/// A read the pool holds alone (its thread runs on the reader's lent
+/// context, yielding while it waits for a second read that never comes).
+extern "C" fn held_reader(_: usize) -> usize {
+    let mut buf = [0u8; 8];
+    match read_file("/test/pool", &mut buf) {
+        Ok(b"alone") | Err(_) => 0,
+        Ok(_) => 1,
+    }
+}
+
+/// A pool server killed while one of its threads holds a read, 100 times,
+/// at varying moments: the reader gets `alone` or an error, never hangs,
+/// and nothing leaks.
+pub fn pool_dies_mid_read() -> Outcome {
+    let mut before = None;
+    for i in 0..101u32 {
+        if i == 1 {
+            before = Some(census()?);
+        }
+        let s = start("/bin/resmgr-peer", "pool", &["/test/pool"])?;
+        let t = ok!(ThreadCreate(0, held_reader, 0));
+        for _ in 0..(i % 16) * 8 {
+            sel4_sys::yield_now();
+        }
+        kill_and_reap(s)?;
+        if ok!(ThreadJoin(t)) != 0 {
+            fail!("cycle {i}: the held read answered something else");
+        }
+    }
+    match before {
+        Some(b) => no_leak(&b, true),
+        None => Ok(()),
+    }
+}
+
 pub fn open_close_10000() -> Outcome {
     let s = files("/test/leak", 0, &["=data"])?;
     let cycle = |i: usize| -> Result<(), Errno> {
