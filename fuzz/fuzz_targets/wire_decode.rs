@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
             &mut again,
             s.core,
             s.block_bits,
+            s.grant,
             s.path,
             s.argv.iter(),
             s.envp.iter(),

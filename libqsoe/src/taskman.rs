@@ -4,6 +4,7 @@
 use crate::errno::Errno;
 use crate::side_channel::REPLY_WORDS;
 use crate::Pid;
+use qsoe_abi::grants::Grant;
 use qsoe_abi::wire::{self, op, Census, SpawnProfile};
 use sel4_sys::Word;
 
@@ -70,13 +71,27 @@ pub fn exit(status: i32) -> ! {
     }
 }
 
-/// Where and how big a new process should be.
-#[derive(Clone, Copy, Debug, Default)]
+/// Where and how big a new process should be, and the most it may be
+/// granted.
+#[derive(Clone, Copy, Debug)]
 pub struct SpawnOptions {
     /// `None`: taskman picks a core, round robin.
     pub core: Option<u64>,
     /// log2 of its untyped block; 0 for just enough.
     pub block_bits: u8,
+    /// The child gets its program's grant narrowed to this (and to what
+    /// this process holds); `Grant::ALL` narrows nothing more.
+    pub grant: Grant,
+}
+
+impl Default for SpawnOptions {
+    fn default() -> Self {
+        Self {
+            core: None,
+            block_bits: 0,
+            grant: Grant::ALL,
+        }
+    }
 }
 
 /// Starts the program at `path` in the boot archive.
@@ -93,6 +108,7 @@ pub fn spawn<'a, 'e>(
         &mut words,
         options.core,
         options.block_bits,
+        options.grant,
         path.as_bytes(),
         argv,
         envp,

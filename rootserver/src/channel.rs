@@ -119,6 +119,9 @@ fn decode_create(tm: &mut Taskman, pid: Pid, tid: i32, flags: u32) -> Result<New
         return Err(EAGAIN);
     }
     let p = tm.processes.get_mut(pid).ok_or(ESRCH)?;
+    if p.ipc.cells.iter().flatten().count() as u64 >= p.grant.limits.channels {
+        return Err(EAGAIN);
+    }
     let cell = policy::channel_cell(&p.ipc.cells, MAX_CHANNELS)?;
     let j = match cell {
         Cell::Reuse(j) | Cell::Carve(j) => j,

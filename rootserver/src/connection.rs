@@ -130,6 +130,10 @@ fn decode_attach(
         None
     };
     let side = index != -1 && index & SIDE_CHANNEL != 0;
+    let p = tm.processes.get(client).ok_or(ESRCH)?;
+    if !p.ipc.connections.room_for(side, p.grant.limits.connections) {
+        return Err(EAGAIN);
+    }
     let first = if index == -1 {
         0
     } else {

@@ -331,6 +331,7 @@ fn info(tm: &Taskman, pid: Pid) -> Vec<u8> {
         threads: 1 + p.threads.iter_running().count(),
         channels: p.ipc.cells.iter().flatten().count(),
         connections: p.ipc.connections.len(),
+        grant: Some(p.grant),
     }
     .text()
 }

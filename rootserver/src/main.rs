@@ -269,6 +269,7 @@ fn start_init(tm: &mut Taskman, mode: Mode) -> Result<qsoe_abi::Pid, qsoe_abi::e
         envp: envp.iter().map(|e| e.as_bytes()).collect(),
         core: Some(0),
         block_bits: 0,
+        grant: qsoe_abi::grants::Grant::ALL,
     };
     process::spawn(tm, TASKMAN, &request)
 }

@@ -24,8 +24,8 @@ use crate::{archive, Taskman};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
-use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, EIO, ENOENT, ENOEXEC, ENOMEM};
-use qsoe_abi::grants::{Abilities, GRANTS_PATH};
+use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, EIO, ENOENT, ENOEXEC, ENOMEM, EPERM};
+use qsoe_abi::grants::{Abilities, Grant, GRANTS_PATH};
 use qsoe_abi::ipc::{TaskmanBadge, PULSE_BADGE};
 use qsoe_abi::layout::{self, slot, ThreadArea, CNODE_BITS};
 use qsoe_abi::wire::SpawnPhase;
@@ -38,11 +38,10 @@ use sel4_sys::{init_cap, object, tcb_flag, vm_attributes, CPtr, CapRights, UserC
 use taskman_core::channels::{ConnectionTable, Receivers, Target};
 use taskman_core::console_line::ConsoleLine;
 use taskman_core::cspace::{self, leaf_guard, root_guard, TOP_SLOT_DEPTH};
-use taskman_core::demand_pages::DemandPages;
+use taskman_core::demand_pages::{DemandPages, FirstTouch};
 use taskman_core::elf_plan::{self, LoadPlan, PagePlan, TlsTemplate, PAGE_SIZE};
 use taskman_core::initial_stack::{self, StackImage};
 use taskman_core::leases::{Backing, LeaseTable, UserMemory};
-use taskman_core::limits::DEFAULT_QUOTAS;
 use taskman_core::policy;
 use taskman_core::spawn_plan::{self, object_slot as obj, Kind, PageFrame, SpawnPlan};
 use taskman_core::thread_page;
@@ -63,9 +62,9 @@ const RETYPE_FAN_OUT: u64 = 256;
 pub struct Process {
     pub path: String,
     pub core: u64,
-    /// What it may do beyond the ordinary: its program's grants, as far
-    /// as its parent held them.
-    pub abilities: Abilities,
+    /// What it may do and hold: its program's grant, narrowed to its
+    /// parent's and to what the spawn asked.
+    pub grant: Grant,
     /// Where it may attach in the pathname space, besides `name_attach`'s
     /// names: its program's grants, as far as its parent held them.
     pub prefixes: Vec<Vec<u8>>,
@@ -212,6 +211,8 @@ pub struct SpawnRequest<'a> {
     pub envp: Vec<&'a [u8]>,
     pub core: Option<u64>,
     pub block_bits: u8,
+    /// The most the child may be granted.
+    pub grant: Grant,
 }
 
 /// What a half-built process holds, so a failure can give it all back.
@@ -249,19 +250,28 @@ struct NewProcess<'a> {
     demand: DemandPages,
     tp_offset: u64,
     block_bits: u8,
+    grant: Grant,
     core: u64,
     /// Whether `core` is the round robin's choice (which then moves on).
     round_robin: bool,
     pid: Pid,
 }
 
-/// Decides the new process and checks the parent's quota and the process
-/// table's room (its memory reserved), changing nothing else.
+/// Decides the new process and checks the parent's ability and quota, the
+/// child's budget and the process table's room (its memory reserved),
+/// changing nothing else.
 fn decode_spawn<'a>(
     tm: &mut Taskman,
     parent: Pid,
     req: &SpawnRequest<'a>,
 ) -> Result<NewProcess<'a>, Errno> {
+    let held = match tm.processes.get(parent) {
+        Some(p) => p.grant,
+        None => Grant::ALL,
+    };
+    if !held.abilities.contains(Abilities::SPAWN) {
+        return Err(EPERM);
+    }
     let path = core::str::from_utf8(req.path).map_err(|_| ENOENT)?;
     let image = tm.archive.find(path).ok_or(ENOENT)?;
     let load = elf_plan::plan(
@@ -289,9 +299,16 @@ fn decode_spawn<'a>(
         b if (MIN_BITS..64).contains(&b) => b,
         _ => return Err(EINVAL),
     };
+    let grants = tm.archive.find(GRANTS_PATH).unwrap_or(&[]);
+    let grant = Grant::granted(grants, req.path)
+        .narrow(held)
+        .narrow(req.grant);
+    if 1u64 << bits > grant.limits.budget {
+        return Err(ENOMEM);
+    }
     let cores = tm.cores_online();
     let core = policy::spawn_core(req.core, tm.next_core, cores)?;
-    if tm.processes.children(parent) >= DEFAULT_QUOTAS.children {
+    if tm.processes.children(parent) as u64 >= held.limits.children {
         return Err(EAGAIN);
     }
     let pid = tm.processes.next_pid().ok_or(EAGAIN)?;
@@ -308,6 +325,7 @@ fn decode_spawn<'a>(
         demand,
         tp_offset,
         block_bits: bits,
+        grant,
         core,
         round_robin: req.core.is_none(),
         pid,
@@ -344,7 +362,7 @@ fn perform_spawn(
     let process = Process {
         path: String::from(new.path),
         core: new.core,
-        abilities: abilities(tm, parent, new.path),
+        grant: new.grant,
         prefixes: crate::path::granted_prefixes(tm, parent, new.path),
         block,
         block_bytes: 1 << new.block_bits,
@@ -391,18 +409,6 @@ fn user_memory(new: &NewProcess, leaf: u64, frames_base: u64) -> UserMemory {
         memory.insert(vaddr, backing);
     }
     memory
-}
-
-/// The abilities a new process of the program at `path` gets under
-/// `parent`: what the manifest grants the program, narrowed to what the
-/// parent holds (taskman, init's parent, holds every ability).
-fn abilities(tm: &Taskman, parent: Pid, path: &str) -> Abilities {
-    let held = match tm.processes.get(parent) {
-        Some(p) => p.abilities,
-        None => Abilities::ALL,
-    };
-    let grants = tm.archive.find(GRANTS_PATH).unwrap_or(&[]);
-    Abilities::granted(grants, path.as_bytes()).intersection(held)
 }
 
 fn auxv(load: &LoadPlan) -> Vec<(u64, u64)> {
@@ -604,15 +610,17 @@ fn map_page(
 }
 
 /// Gives a process the page its data fault at `addr` touched, if that page
-/// is one of those mapped on first touch and not mapped yet; answers
-/// whether it did (the fault reply then retries the access).
+/// is one of those mapped on first touch; answers whether the access may
+/// be retried (the page is mapped now, by this fault or an earlier one).
 pub fn demand_fault(tm: &mut Taskman, pid: Pid, addr: u64) -> bool {
     let mut watch = Stopwatch::start();
     let Some(p) = tm.processes.get_mut(pid) else {
         return false;
     };
-    let Some(page) = p.demand.for_fault(addr) else {
-        return false;
+    let page = match p.demand.for_fault(addr) {
+        None => return false,
+        Some(FirstTouch::Mapped) => return true,
+        Some(FirstTouch::Map(page)) => page,
     };
     let mapped = map_page(
         VSpace(p.object(obj::VSPACE)),

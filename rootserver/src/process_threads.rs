@@ -38,7 +38,15 @@ pub fn create(
     function: Word,
     argument: Word,
 ) -> Result<i32, Errno> {
-    let index = tm.processes.get(pid).ok_or(ESRCH)?.threads.free_index()?;
+    let p = tm.processes.get(pid).ok_or(ESRCH)?;
+    let index = p.threads.free_index()?;
+    let running = p.threads.iter_running().count() as u64;
+    if running >= p.grant.limits.threads {
+        return Err(EAGAIN);
+    }
+    if p.block_bytes + ((running + 1) << THREAD_BLOCK_BITS) > p.grant.limits.budget {
+        return Err(ENOMEM);
+    }
     let block = tm
         .objects
         .alloc_block(THREAD_BLOCK_BITS)
@@ -245,8 +253,8 @@ pub fn destroy_all(tm: &mut Taskman, p: &mut Process) {
 }
 
 /// Gives a thread after the first the page of its stack that a data
-/// fault at `addr` touched, if it is not mapped yet; answers whether it
-/// did (the fault reply then retries the access). Any thread of the
+/// fault at `addr` touched; answers whether the access may be retried (the
+/// page is mapped now, by this fault or an earlier one). Any thread of the
 /// process may touch it.
 pub fn stack_fault(tm: &mut Taskman, pid: Pid, addr: u64) -> bool {
     let Some((index, page)) = thread_page::later_stack_page(addr) else {
@@ -259,8 +267,10 @@ pub fn stack_fault(tm: &mut Taskman, pid: Pid, addr: u64) -> bool {
     let Some(t) = p.threads.running_at_mut(index) else {
         return false;
     };
+    // Mapped already, after this access faulted: another thread touched
+    // the page first; the retry succeeds.
     if t.stack_mapped & (1 << page) != 0 {
-        return false;
+        return true;
     }
     let vaddr = ThreadArea::of(index).stack_bottom() + page * 0x1000;
     let frame = Frame(t.slots[FIRST_FRAME + page as usize]);

@@ -219,6 +219,7 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
                 envp: s.envp.iter().collect(),
                 core: s.core,
                 block_bits: s.block_bits,
+                grant: s.grant,
             };
             let child = process::spawn(tm, pid, &spawn)?;
             Answer::Reply(alloc::vec![child as Word])
@@ -264,7 +265,7 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
         }
         Request::Census => {
             // A full slot scan: it costs in proportion to the whole system.
-            let granted = tm.processes.get(pid).map(|p| p.abilities);
+            let granted = tm.processes.get(pid).map(|p| p.grant.abilities);
             if !granted.is_some_and(|a| a.contains(Abilities::CENSUS)) {
                 return Err(EPERM);
             }
@@ -276,7 +277,7 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
         }
         Request::SpawnProfile => {
             // Timing of the whole system: for those that may take a census.
-            let granted = tm.processes.get(pid).map(|p| p.abilities);
+            let granted = tm.processes.get(pid).map(|p| p.grant.abilities);
             if !granted.is_some_and(|a| a.contains(Abilities::CENSUS)) {
                 return Err(EPERM);
             }

@@ -1,10 +1,13 @@
-//! What a process may do beyond the ordinary, as the manifest grants it.
+//! What a process may do and hold, as the manifest grants it.
 //!
-//! A `[[program]]` entry may list `abilities`; the archive tool checks the
-//! names on the host and writes `/etc/grants`, one line per program that
-//! has any: its path, then each ability's name, separated by the byte 0x1F.
-//! Taskman gives a new process the abilities of its program that its
-//! parent also holds, so a child never holds more than its parent.
+//! A `[[program]]` entry may list `abilities` and set `Limits` (untyped
+//! budget and quotas); the archive tool checks them on the host, fills in
+//! the defaults for what an entry leaves out, and writes `/etc/grants`,
+//! one line per program: its path, then its fields, separated by the byte
+//! 0x1F. A field is an ability's name, a limit as `key=value` (decimal),
+//! or a path prefix. Taskman gives a new process its program's grant
+//! narrowed to what its parent holds and to what the spawn asks, so a
+//! child never holds more than its parent.
 //!
 //! The same lines carry the path prefixes a program may attach in the
 //! pathname space (`attach` in the manifest): fields that start with `/`.
@@ -19,15 +22,177 @@ pub const SEPARATOR: u8 = 0x1f;
 /// Where every process may attach: `name_attach`'s names.
 pub const NAME_PREFIX: &str = "/dev/name/local";
 
-/// The path prefixes `file` grants the program at `path`.
-pub fn prefixes<'f>(file: &'f [u8], path: &'f [u8]) -> impl Iterator<Item = &'f [u8]> + 'f {
+/// The fields of `file`'s line for the program at `path` (none if it has
+/// no line).
+fn fields<'f>(file: &'f [u8], path: &'f [u8]) -> impl Iterator<Item = &'f [u8]> + 'f {
     file.split(|&b| b == b'\n')
         .filter_map(move |line| {
             let mut fields = line.split(|&b| b == SEPARATOR);
             (fields.next() == Some(path)).then_some(fields)
         })
         .flatten()
-        .filter(|f| f.first() == Some(&b'/'))
+}
+
+/// Whether `file` has a line for the program at `path`.
+pub fn has_line(file: &[u8], path: &[u8]) -> bool {
+    file.split(|&b| b == b'\n')
+        .any(|line| line.split(|&b| b == SEPARATOR).next() == Some(path))
+}
+
+/// The path prefixes `file` grants the program at `path`.
+pub fn prefixes<'f>(file: &'f [u8], path: &'f [u8]) -> impl Iterator<Item = &'f [u8]> + 'f {
+    fields(file, path).filter(|f| f.first() == Some(&b'/'))
+}
+
+/// How much a process may hold at once. Each is a ceiling: taskman
+/// answers `EAGAIN` (`ENOMEM` for the budget) past it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of untyped memory: its block and each of its threads' blocks.
+    pub budget: u64,
+    /// Threads after its first.
+    pub threads: u64,
+    /// Channels it owns.
+    pub channels: u64,
+    /// Regular connections (file descriptors included; the side channel's
+    /// have a range of their own).
+    pub connections: u64,
+    /// Children, alive or not yet reaped.
+    pub children: u64,
+}
+
+impl Limits {
+    /// The most any process may be granted: what its CSpace and taskman's
+    /// tables have room for. Taskman, the parent of init, holds this.
+    pub const MAX: Self = Self {
+        budget: 1 << 36,
+        threads: crate::layout::MAX_THREADS as u64,
+        channels: crate::layout::MAX_CHANNELS as u64,
+        connections: crate::ipc::MAX_REGULAR as u64,
+        children: 256,
+    };
+
+    /// What a program that declares nothing gets: room for an ordinary
+    /// program and a small thread pool, a handful of children.
+    pub const DEFAULT: Self = Self {
+        budget: 16 << 20,
+        threads: crate::layout::MAX_THREADS as u64,
+        channels: 16,
+        connections: 128,
+        children: 16,
+    };
+
+    /// The manifest's name of each limit, in `get` order.
+    pub const KEYS: [&'static str; 5] =
+        ["budget", "threads", "channels", "connections", "children"];
+
+    /// The limit the manifest calls `KEYS[index]`.
+    pub fn get(&self, index: usize) -> Option<u64> {
+        Some(match index {
+            0 => self.budget,
+            1 => self.threads,
+            2 => self.channels,
+            3 => self.connections,
+            4 => self.children,
+            _ => return None,
+        })
+    }
+
+    fn field(&mut self, index: usize) -> Option<&mut u64> {
+        Some(match index {
+            0 => &mut self.budget,
+            1 => &mut self.threads,
+            2 => &mut self.channels,
+            3 => &mut self.connections,
+            4 => &mut self.children,
+            _ => return None,
+        })
+    }
+
+    /// Sets the limit the manifest calls `key`; `false` if it is no limit
+    /// or `value` is past `MAX`'s.
+    pub fn set(&mut self, key: &str, value: u64) -> bool {
+        let Some(index) = Self::KEYS.iter().position(|&k| k == key) else {
+            return false;
+        };
+        let max = Self::MAX.get(index).unwrap_or(0);
+        match self.field(index) {
+            Some(f) if value <= max => {
+                *f = value;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Each limit the smaller of the two.
+    pub fn narrow(self, other: Self) -> Self {
+        Self {
+            budget: self.budget.min(other.budget),
+            threads: self.threads.min(other.threads),
+            channels: self.channels.min(other.channels),
+            connections: self.connections.min(other.connections),
+            children: self.children.min(other.children),
+        }
+    }
+
+    /// The limits `file` grants the program at `path`: `DEFAULT`, with
+    /// each `key=value` field its line has in place of the default. A
+    /// field that does not parse or is past `MAX` grants nothing more
+    /// than the default.
+    pub fn granted(file: &[u8], path: &[u8]) -> Self {
+        let mut limits = Self::DEFAULT;
+        for f in fields(file, path) {
+            let Ok(text) = core::str::from_utf8(f) else {
+                continue;
+            };
+            let Some((key, value)) = text.split_once('=') else {
+                continue;
+            };
+            let Ok(value) = value.parse::<u64>() else {
+                continue;
+            };
+            limits.set(key, value);
+        }
+        limits
+    }
+}
+
+/// All a process is granted: what it may do and how much it may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub abilities: Abilities,
+    pub limits: Limits,
+}
+
+impl Grant {
+    /// Taskman's own, as the parent of init.
+    pub const ALL: Self = Self {
+        abilities: Abilities::ALL,
+        limits: Limits::MAX,
+    };
+
+    /// What `file` grants the program at `path`. A program without a line
+    /// (the archive tool writes one for each) gets the defaults.
+    pub fn granted(file: &[u8], path: &[u8]) -> Self {
+        let abilities = if has_line(file, path) {
+            Abilities::granted(file, path)
+        } else {
+            Abilities::DEFAULT
+        };
+        Self {
+            abilities,
+            limits: Limits::granted(file, path),
+        }
+    }
+
+    /// This grant, held to what `other` allows.
+    pub fn narrow(self, other: Self) -> Self {
+        Self {
+            abilities: self.abilities.intersection(other.abilities),
+            limits: self.limits.narrow(other.limits),
+        }
+    }
 }
 
 /// A set of abilities.
@@ -38,11 +203,25 @@ impl Abilities {
     pub const NONE: Self = Self(0);
     /// `CENSUS`: a census of the whole system, whose cost grows with it.
     pub const CENSUS: Self = Self(1);
+    /// `SPAWN`: starting programs (as children, under the children quota).
+    pub const SPAWN: Self = Self(2);
     /// Everything: what taskman itself holds, as the parent of init.
-    pub const ALL: Self = Self(Self::CENSUS.0);
+    pub const ALL: Self = Self(Self::CENSUS.0 | Self::SPAWN.0);
+    /// What a program that lists no abilities gets.
+    pub const DEFAULT: Self = Self::SPAWN;
 
     /// Every ability with its name in the manifest.
-    pub const NAMED: [(&'static str, Self); 1] = [("census", Self::CENSUS)];
+    pub const NAMED: [(&'static str, Self); 2] = [("census", Self::CENSUS), ("spawn", Self::SPAWN)];
+
+    /// The bits, for the wire.
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// The abilities `bits` names (bits of no ability are dropped).
+    pub fn from_bits(bits: u32) -> Self {
+        Self(bits & Self::ALL.0)
+    }
 
     /// The ability the manifest calls `name`.
     pub fn from_name(name: &str) -> Option<Self> {
@@ -99,6 +278,60 @@ mod tests {
         assert_eq!(a, [&b"/dev/null"[..], b"/test"]);
         assert_eq!(Abilities::granted(file, b"/bin/a"), Abilities::CENSUS);
         assert_eq!(prefixes(file, b"/bin/c").count(), 0);
+    }
+
+    #[test]
+    fn limits_come_from_key_value_fields_over_the_defaults() {
+        let file =
+            b"/bin/a\x1fthreads=3\x1fbudget=65536\x1f/test\n/bin/b\x1fthreads=99\x1fchannels=x";
+        let a = Limits::granted(file, b"/bin/a");
+        assert_eq!(a.threads, 3);
+        assert_eq!(a.budget, 65536);
+        assert_eq!(a.channels, Limits::DEFAULT.channels);
+        // Past the maximum, or not a number: the default.
+        let b = Limits::granted(file, b"/bin/b");
+        assert_eq!(b, Limits::DEFAULT);
+        assert_eq!(Limits::granted(file, b"/bin/c"), Limits::DEFAULT);
+        let mut l = Limits::DEFAULT;
+        assert!(!l.set("stack", 1));
+        assert!(l.set("children", 0));
+        assert_eq!(l.children, 0);
+    }
+
+    #[test]
+    fn a_program_without_a_line_gets_the_default_abilities_one_with_a_line_only_its_own() {
+        let file = b"/bin/a\x1fcensus\n/bin/b\x1fthreads=2";
+        assert_eq!(Grant::granted(file, b"/bin/a").abilities, Abilities::CENSUS);
+        assert_eq!(Grant::granted(file, b"/bin/b").abilities, Abilities::NONE);
+        assert_eq!(
+            Grant::granted(file, b"/bin/c").abilities,
+            Abilities::DEFAULT
+        );
+        assert_eq!(Grant::granted(file, b"/bin/c").limits, Limits::DEFAULT);
+    }
+
+    #[test]
+    fn narrowing_takes_the_smaller_of_each() {
+        let parent = Grant {
+            abilities: Abilities::SPAWN,
+            limits: Limits {
+                threads: 2,
+                budget: 1 << 20,
+                ..Limits::MAX
+            },
+        };
+        let child = Grant::ALL.narrow(parent);
+        assert_eq!(child, parent);
+        let asked = Limits {
+            children: 1,
+            ..Limits::MAX
+        };
+        let narrowed = child.limits.narrow(asked);
+        assert_eq!((narrowed.threads, narrowed.children), (2, 1));
+        assert_eq!(Abilities::from_bits(u32::MAX), Abilities::ALL);
+        for (i, key) in Limits::KEYS.iter().enumerate() {
+            assert!(Limits::MAX.get(i) >= Limits::DEFAULT.get(i), "{key}");
+        }
     }
 
     #[test]

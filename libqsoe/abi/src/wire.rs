@@ -13,6 +13,7 @@
 
 use crate::errno::{Errno, E2BIG, EINVAL, ENOSYS};
 use crate::event::SigEvent;
+use crate::grants::{Abilities, Grant, Limits};
 use crate::ipc::Pulse;
 use crate::Pid;
 
@@ -92,8 +93,9 @@ pub fn needs_thread(label: u64) -> bool {
 }
 
 /// Words before the strings of a spawn request: core, block size, argc,
-/// envc, string bytes.
-const SPAWN_HEADER: usize = 5;
+/// envc, string bytes, then the grant to narrow the child's to: abilities
+/// and each of `Limits::KEYS`.
+const SPAWN_HEADER: usize = 6 + Limits::KEYS.len();
 /// The most string bytes a spawn request can carry.
 pub const SPAWN_MAX_BYTES: usize = (MAX_WORDS - SPAWN_HEADER) * 8;
 /// `core` value meaning "taskman chooses".
@@ -439,6 +441,9 @@ pub struct Spawn<'a> {
     pub core: Option<u64>,
     /// log2 of the untyped block to give the process; 0 for "just enough".
     pub block_bits: u8,
+    /// The most the child may be granted: its program's grant is narrowed
+    /// to this (and to the parent's); `Grant::ALL` narrows nothing.
+    pub grant: Grant,
     pub path: &'a [u8],
     pub argv: Strings<'a>,
     pub envp: Strings<'a>,
@@ -626,6 +631,18 @@ fn decode_spawn(words: &[u64]) -> Result<Spawn<'_>, Errno> {
     let argc = usize::try_from(word(words, 2)?).map_err(|_| EINVAL)?;
     let envc = usize::try_from(word(words, 3)?).map_err(|_| EINVAL)?;
     let len = usize::try_from(word(words, 4)?).map_err(|_| EINVAL)?;
+    let abilities = u32::try_from(word(words, 5)?).map_err(|_| EINVAL)?;
+    let limit = |i: usize| word(words, 6 + i);
+    let grant = Grant {
+        abilities: Abilities::from_bits(abilities),
+        limits: Limits {
+            budget: limit(0)?,
+            threads: limit(1)?,
+            channels: limit(2)?,
+            connections: limit(3)?,
+            children: limit(4)?,
+        },
+    };
     let carried = as_bytes(words.get(SPAWN_HEADER..).unwrap_or(&[]));
     let bytes = carried.get(..len).ok_or(EINVAL)?;
     // Each string needs at least its terminator, which also bounds the
@@ -643,6 +660,7 @@ fn decode_spawn(words: &[u64]) -> Result<Spawn<'_>, Errno> {
     Ok(Spawn {
         core,
         block_bits,
+        grant,
         path,
         argv,
         envp,
@@ -656,6 +674,7 @@ pub fn encode_spawn<'a, 'e>(
     out: &mut [u64],
     core: Option<u64>,
     block_bits: u8,
+    grant: Grant,
     path: &[u8],
     argv: impl IntoIterator<Item = &'a [u8]>,
     envp: impl IntoIterator<Item = &'e [u8]>,
@@ -675,12 +694,19 @@ pub fn encode_spawn<'a, 'e>(
         envc += 1;
     }
     let len = packer.len;
+    let l = grant.limits;
     head.copy_from_slice(&[
         core.unwrap_or(ANY_CORE),
         block_bits as u64,
         argc,
         envc,
         len as u64,
+        grant.abilities.bits() as u64,
+        l.budget,
+        l.threads,
+        l.channels,
+        l.connections,
+        l.children,
     ]);
     Ok(SPAWN_HEADER + len.div_ceil(8))
 }
@@ -892,12 +918,21 @@ mod tests {
     use super::*;
     use std::vec::Vec;
 
+    const NARROW: Grant = Grant {
+        abilities: Abilities::CENSUS,
+        limits: Limits {
+            threads: 3,
+            ..Limits::MAX
+        },
+    };
+
     fn spawn_words(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Vec<u64> {
         let mut out = [0; MAX_WORDS];
         let n = encode_spawn(
             &mut out,
             Some(2),
             16,
+            NARROW,
             path,
             argv.iter().copied(),
             envp.iter().copied(),
@@ -916,6 +951,7 @@ mod tests {
             (s.core, s.block_bits, s.path),
             (Some(2), 16, &b"/bin/x"[..])
         );
+        assert_eq!(s.grant, NARROW);
         assert_eq!(
             s.argv.iter().collect::<Vec<_>>(),
             [&b"x"[..], b"", b"two words"]
@@ -939,12 +975,12 @@ mod tests {
         let mut out = [0; MAX_WORDS];
         let none: [&[u8]; 0] = [];
         assert_eq!(
-            encode_spawn(&mut out, None, 0, &big, none, none),
+            encode_spawn(&mut out, None, 0, Grant::ALL, &big, none, none),
             Err(E2BIG)
         );
         let fits = [b'a'; SPAWN_MAX_BYTES - 1];
         assert_eq!(
-            encode_spawn(&mut out, None, 0, &fits, none, none),
+            encode_spawn(&mut out, None, 0, Grant::ALL, &fits, none, none),
             Ok(MAX_WORDS)
         );
     }
@@ -954,7 +990,7 @@ mod tests {
         let mut out = [0; MAX_WORDS];
         let none: [&[u8]; 0] = [];
         assert_eq!(
-            encode_spawn(&mut out, None, 0, b"a\0b", none, none),
+            encode_spawn(&mut out, None, 0, Grant::ALL, b"a\0b", none, none),
             Err(EINVAL)
         );
     }

@@ -477,6 +477,12 @@ impl ConnectionTable {
         self.regular.len() + self.side.len()
     }
 
+    /// Whether one more connection fits under a quota of `quota` regular
+    /// ones; side-channel connections have their own range and no quota.
+    pub fn room_for(&self, side: bool, quota: u64) -> bool {
+        side || (self.regular.len() as u64) < quota
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -620,6 +626,18 @@ mod tests {
         assert_eq!(c.encode(), 1);
         assert!(t.get(c.encode() | qsoe_abi::ipc::SIDE_CHANNEL).is_none());
         assert_eq!(t.get(taskman.encode()).unwrap().1, Target::Taskman);
+    }
+
+    #[test]
+    fn the_quota_counts_regular_connections_only() {
+        let mut t = ConnectionTable::default();
+        t.attach(0, Target::Taskman, true).unwrap();
+        assert!(t.room_for(false, 1));
+        t.attach(0, Target::Channel(2), false).unwrap();
+        assert!(!t.room_for(false, 1));
+        assert!(t.room_for(true, 1));
+        assert!(t.room_for(false, 2));
+        assert!(!t.room_for(false, 0));
     }
 
     #[test]

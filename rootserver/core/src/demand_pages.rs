@@ -34,6 +34,17 @@ pub struct DemandPage {
     run: usize,
 }
 
+/// What a data fault on a page mapped on first touch asks of taskman.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstTouch {
+    /// Map the page; the access then succeeds.
+    Map(DemandPage),
+    /// Nothing: the page was mapped (read-write) after the access faulted,
+    /// for another thread of the process that touched it first, so the
+    /// fault is stale and retrying the access succeeds.
+    Mapped,
+}
+
 /// Every page of a process that is mapped on first touch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DemandPages {
@@ -89,19 +100,23 @@ impl DemandPages {
         (addr >= r.first_vaddr).then(|| (i, (addr - r.first_vaddr) / PAGE_SIZE))
     }
 
-    /// The page to map for a data (not instruction) fault at `addr`: one
-    /// of these pages, not yet mapped. `None` means the fault is real.
-    pub fn for_fault(&self, addr: u64) -> Option<DemandPage> {
+    /// What a data (not instruction) fault at `addr` asks for: `None`
+    /// means the fault is real (`addr` is none of these pages).
+    pub fn for_fault(&self, addr: u64) -> Option<FirstTouch> {
         let (run, page) = self.find(addr)?;
         let r = &self.runs[run];
-        (r.mapped & (1 << page) == 0).then_some(DemandPage {
-            vaddr: r.first_vaddr + page * PAGE_SIZE,
-            frame: r.first_frame + page,
-            run,
+        Some(if r.mapped & (1 << page) == 0 {
+            FirstTouch::Map(DemandPage {
+                vaddr: r.first_vaddr + page * PAGE_SIZE,
+                frame: r.first_frame + page,
+                run,
+            })
+        } else {
+            FirstTouch::Mapped
         })
     }
 
-    /// Records that `page` is now mapped: a later fault there is real.
+    /// Records that `page` is now mapped.
     pub fn mapped(&mut self, page: DemandPage) {
         let r = &mut self.runs[page.run];
         r.mapped |= 1 << ((page.vaddr - r.first_vaddr) / PAGE_SIZE);
@@ -176,16 +191,20 @@ mod tests {
         let load = program();
         let plan = spawn_plan::plan(&load, None);
         let mut d = DemandPages::of(&plan, &load, ThreadArea::FIRST.thread_page);
-        let p = d.for_fault(0x13abc).expect("bss page");
+        let map = |t: Option<FirstTouch>| match t {
+            Some(FirstTouch::Map(p)) => Some(p),
+            _ => None,
+        };
+        let p = map(d.for_fault(0x13abc)).expect("bss page");
         assert_eq!((p.vaddr, p.frame), (0x13000, 3));
         d.mapped(p);
-        assert_eq!(d.for_fault(0x13000), None);
-        assert_eq!(d.for_fault(0x12fff).map(|p| p.frame), Some(2));
+        assert_eq!(d.for_fault(0x13000), Some(FirstTouch::Mapped));
+        assert_eq!(map(d.for_fault(0x12fff)).map(|p| p.frame), Some(2));
         assert_eq!(d.for_fault(0x11000), None);
         assert_eq!(d.for_fault(0), None);
         assert_eq!(d.for_fault(u64::MAX), None);
         let below = ThreadArea::FIRST.thread_page - 2 * PAGE_SIZE;
-        let stack = d.for_fault(below).expect("stack");
+        let stack = map(d.for_fault(below)).expect("stack");
         assert_eq!(
             stack.frame,
             load.pages.len() as u64 + layout::STACK_PAGES - 2
@@ -200,12 +219,20 @@ mod tests {
         }
         assert_eq!(d.runs.len(), 4);
         for i in [0, 63, 64, 199] {
-            let p = d.for_fault(0x100000 + i * PAGE_SIZE).expect("lazy");
+            let Some(FirstTouch::Map(p)) = d.for_fault(0x100000 + i * PAGE_SIZE) else {
+                panic!("page {i} is not lazy");
+            };
             assert_eq!(p.frame, i);
             d.mapped(p);
-            assert_eq!(d.for_fault(0x100000 + i * PAGE_SIZE), None);
+            assert_eq!(
+                d.for_fault(0x100000 + i * PAGE_SIZE),
+                Some(FirstTouch::Mapped)
+            );
         }
-        assert!(d.for_fault(0x100000 + PAGE_SIZE).is_some());
+        assert!(matches!(
+            d.for_fault(0x100000 + PAGE_SIZE),
+            Some(FirstTouch::Map(_))
+        ));
         assert_eq!(d.for_fault(0x100000 + 200 * PAGE_SIZE), None);
     }
 }

@@ -5,6 +5,7 @@
 
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EACCES, EINVAL, EISDIR, ENOENT, ENOTDIR, EROFS, ESPIPE};
+use qsoe_abi::grants::{Abilities, Grant, Limits};
 use qsoe_abi::iomsg::{
     dirent, mode, oflag, resmgr_flag, Stat, IO_FLAG_WR, SEEK_CUR, SEEK_END, SEEK_SET,
 };
@@ -232,12 +233,16 @@ pub struct ProcInfo<'a> {
     pub threads: usize,
     pub channels: usize,
     pub connections: usize,
+    /// What it may do and hold.
+    pub grant: Option<Grant>,
 }
 
 impl ProcInfo<'_> {
-    /// One `key value` line per field.
+    /// One `key value` line per field; the grant's line is `grant` and
+    /// each limit as `key=value`, then `abilities=` and the abilities'
+    /// names separated by commas.
     pub fn text(&self) -> Vec<u8> {
-        alloc::format!(
+        let mut text = alloc::format!(
             "pid {}\nparent {}\npath {}\nstate {}\ncore {}\nmemory {}\nthreads {}\nchannels {}\nconnections {}\n",
             self.pid,
             self.parent,
@@ -248,8 +253,23 @@ impl ProcInfo<'_> {
             self.threads,
             self.channels,
             self.connections
-        )
-        .into_bytes()
+        );
+        if let Some(grant) = self.grant {
+            text.push_str("grant");
+            for (i, key) in Limits::KEYS.iter().enumerate() {
+                let value = grant.limits.get(i).unwrap_or(0);
+                text.push_str(&alloc::format!(" {key}={value}"));
+            }
+            text.push_str(" abilities=");
+            let names: Vec<&str> = Abilities::NAMED
+                .iter()
+                .filter(|(_, a)| grant.abilities.contains(*a))
+                .map(|(n, _)| *n)
+                .collect();
+            text.push_str(&names.join(","));
+            text.push('\n');
+        }
+        text.into_bytes()
     }
 }
 
@@ -351,5 +371,25 @@ mod tests {
         let text = core::str::from_utf8(&text).unwrap();
         assert!(text.starts_with("pid 5\nparent 1\npath /bin/x\nstate running\n"));
         assert_eq!(text.lines().count(), 9);
+        let granted = ProcInfo {
+            grant: Some(Grant {
+                abilities: Abilities::ALL,
+                limits: Limits {
+                    threads: 3,
+                    ..Limits::DEFAULT
+                },
+            }),
+            ..Default::default()
+        }
+        .text();
+        let last = core::str::from_utf8(&granted)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap();
+        assert_eq!(
+            last,
+            "grant budget=16777216 threads=3 channels=16 connections=128 children=16 abilities=census,spawn"
+        );
     }
 }

@@ -54,6 +54,14 @@ pub enum Problem {
     UnknownAbility(String),
     /// A program lists an ability twice.
     RepeatedAbility(String),
+    /// A program's `budget` is not a byte count of at least 64 KiB.
+    BadBudget,
+    /// A program's limit is past what any process may be granted.
+    LimitTooLarge {
+        key: &'static str,
+        value: u64,
+        max: u64,
+    },
     /// An `attach` prefix is not a normalised absolute path.
     BadPrefix(String),
     /// A program lists an `attach` prefix twice.
@@ -121,6 +129,13 @@ impl fmt::Display for Problem {
                 write!(f, "unknown ability {name:?} (known: {})", known.join(", "))
             }
             Self::RepeatedAbility(name) => write!(f, "ability {name:?} is listed twice"),
+            Self::BadBudget => write!(
+                f,
+                "budget must be a byte count of at least 64K (a number, or a string such as \"512K\" or \"16M\")"
+            ),
+            Self::LimitTooLarge { key, value, max } => {
+                write!(f, "{key} = {value} is past the most a process may hold ({max})")
+            }
             Self::BadPrefix(p) => write!(
                 f,
                 "attach prefix {p:?} must be `/` or an absolute path of names, without `.`, `..`, empty names or a trailing `/`"

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Problem};
 use crate::init_script;
-use qsoe_abi::grants::{Abilities, GRANTS_PATH};
+use qsoe_abi::grants::{Abilities, Limits, GRANTS_PATH};
 
 /// The path taskman starts first; a manifest without it cannot boot.
 pub const INIT_PATH: &str = "/sbin/init";
@@ -36,8 +36,12 @@ pub struct Program {
     /// Keep only this many leading bytes (for loader error-path fixtures).
     pub truncate: Option<u64>,
     /// What its processes may do beyond the ordinary (`qsoe_abi::grants`),
-    /// each name known and listed once.
+    /// each name known and listed once; the default ones if the entry
+    /// lists none.
     pub abilities: Vec<String>,
+    /// The limits the entry sets (`qsoe_abi::grants::Limits::KEYS` names),
+    /// each within `Limits::MAX`; the others are `Limits::DEFAULT`'s.
+    pub limits: Vec<(&'static str, u64)>,
     /// Path prefixes its processes may attach in the pathname space
     /// (`qsoe_abi::grants::prefixes`), each a normalised absolute path.
     pub attach: Vec<String>,
@@ -91,11 +95,42 @@ struct RawProgram {
     bin: Option<String>,
     elf: Option<PathBuf>,
     truncate: Option<u64>,
-    #[serde(default)]
-    abilities: Vec<String>,
+    abilities: Option<Vec<String>>,
     #[serde(default)]
     attach: Vec<String>,
+    budget: Option<Size>,
+    threads: Option<u64>,
+    channels: Option<u64>,
+    connections: Option<u64>,
+    children: Option<u64>,
 }
+
+/// A byte count: a number, or a string with a `K`, `M` or `G` suffix.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Size {
+    Bytes(u64),
+    Text(String),
+}
+
+impl Size {
+    fn bytes(&self) -> Option<u64> {
+        match self {
+            Size::Bytes(n) => Some(*n),
+            Size::Text(t) => {
+                let (digits, shift) = match t.strip_suffix(['K', 'M', 'G']) {
+                    Some(d) => (d, 10 * (1 + "KMG".find(t.chars().last()?)? as u32)),
+                    None => (t.as_str(), 0),
+                };
+                digits.parse::<u64>().ok()?.checked_mul(1 << shift)
+            }
+        }
+    }
+}
+
+/// The smallest budget: a page-table-sized block, less than any program
+/// needs, so a smaller one is surely a mistake.
+const MIN_BUDGET: u64 = 1 << 16;
 
 impl Manifest {
     /// Parses `text` and checks everything that does not need the disk.
@@ -177,17 +212,19 @@ impl Manifest {
 }
 
 impl Manifest {
-    /// The contents of `GRANTS_PATH`: each program with abilities, one per
-    /// line.
+    /// The contents of `GRANTS_PATH`: one line per program, with its
+    /// abilities, the limits its entry sets and its prefixes, in path order
+    /// (so the order of entries does not change the archive).
     pub fn grants(&self) -> Vec<u8> {
         let sep = char::from(qsoe_abi::grants::SEPARATOR).to_string();
-        let lines: Vec<String> = self
-            .programs
-            .iter()
-            .filter(|p| !p.abilities.is_empty() || !p.attach.is_empty())
+        let mut programs: Vec<&Program> = self.programs.iter().collect();
+        programs.sort_by(|a, b| a.path.cmp(&b.path));
+        let lines: Vec<String> = programs
+            .into_iter()
             .map(|p| {
                 let mut fields = vec![p.path.clone()];
                 fields.extend(p.abilities.iter().cloned());
+                fields.extend(p.limits.iter().map(|(k, v)| format!("{k}={v}")));
                 fields.extend(p.attach.iter().cloned());
                 fields.join(&sep)
             })
@@ -198,6 +235,7 @@ impl Manifest {
 
 impl Program {
     fn from_raw(raw: RawProgram) -> Result<Self, Error> {
+        let limits = raw_limits(&raw);
         let source = match (raw.bin, raw.elf) {
             (Some(bin), None) => check_bin_name(&bin).map(|()| Source::Bin(bin)),
             (None, Some(elf)) => Ok(Source::Elf(elf)),
@@ -206,11 +244,19 @@ impl Program {
         };
         let label = program_label(&raw.path);
         let source = source.map_err(|problem| Error::entry(&label, problem))?;
-        for (i, name) in raw.abilities.iter().enumerate() {
+        let limits = limits.map_err(|problem| Error::entry(&label, problem))?;
+        let abilities = raw.abilities.unwrap_or_else(|| {
+            Abilities::NAMED
+                .iter()
+                .filter(|(_, a)| Abilities::DEFAULT.contains(*a))
+                .map(|(n, _)| n.to_string())
+                .collect()
+        });
+        for (i, name) in abilities.iter().enumerate() {
             if Abilities::from_name(name).is_none() {
                 return Err(Error::entry(&label, Problem::UnknownAbility(name.clone())));
             }
-            if raw.abilities[..i].contains(name) {
+            if abilities[..i].contains(name) {
                 return Err(Error::entry(&label, Problem::RepeatedAbility(name.clone())));
             }
         }
@@ -229,7 +275,8 @@ impl Program {
             path: raw.path,
             source,
             truncate: raw.truncate,
-            abilities: raw.abilities,
+            abilities,
+            limits,
             attach: raw.attach,
         })
     }
@@ -238,6 +285,37 @@ impl Program {
     pub fn label(&self) -> String {
         program_label(&self.path)
     }
+}
+
+/// The limits `raw` sets, checked against `Limits::MAX` (and the budget
+/// against `MIN_BUDGET`).
+fn raw_limits(raw: &RawProgram) -> Result<Vec<(&'static str, u64)>, Problem> {
+    let budget = match &raw.budget {
+        None => None,
+        Some(size) => match size.bytes() {
+            Some(b) if b >= MIN_BUDGET => Some(b),
+            _ => return Err(Problem::BadBudget),
+        },
+    };
+    let set = [
+        budget,
+        raw.threads,
+        raw.channels,
+        raw.connections,
+        raw.children,
+    ];
+    let mut limits = Vec::new();
+    for (i, value) in set.into_iter().enumerate() {
+        let (Some(value), key) = (value, Limits::KEYS[i]) else {
+            continue;
+        };
+        let max = Limits::MAX.get(i).unwrap_or(0);
+        if value > max {
+            return Err(Problem::LimitTooLarge { key, value, max });
+        }
+        limits.push((key, value));
+    }
+    Ok(limits)
 }
 
 /// Whether `p` is `/` or an absolute path of real names with no trailing
@@ -375,7 +453,7 @@ mod tests {
             "{INIT}[[program]]\npath = \"/bin/t\"\nbin = \"t\"\nabilities = [\"census\"]\n"
         ))
         .unwrap();
-        assert_eq!(m.grants(), b"/bin/t\x1fcensus");
+        assert_eq!(m.grants(), b"/bin/t\x1fcensus\n/sbin/init\x1fspawn");
         let (entry, found) =
             problem("[[program]]\npath = \"/bin/t\"\nbin = \"t\"\nabilities = [\"root\"]\n");
         assert_eq!(entry, "[[program]] \"/bin/t\"");
@@ -389,6 +467,44 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_within_the_maximum_and_land_in_the_grants_file() {
+        let m = Manifest::parse(&format!(
+            "{INIT}[[program]]\npath = \"/bin/t\"\nbin = \"t\"\nabilities = []\n\
+             budget = \"512K\"\nthreads = 3\nchildren = 0\n\
+             [[program]]\npath = \"/bin/u\"\nbin = \"u\"\nbudget = 1048576\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            m.grants(),
+            b"/bin/t\x1fbudget=524288\x1fthreads=3\x1fchildren=0\n/bin/u\x1fspawn\x1fbudget=1048576\n/sbin/init\x1fspawn"
+        );
+        let grants = m.grants();
+        let t = qsoe_abi::grants::Grant::granted(&grants, b"/bin/t");
+        assert_eq!(t.abilities, Abilities::NONE);
+        assert_eq!((t.limits.budget, t.limits.threads), (512 << 10, 3));
+        assert_eq!(t.limits.channels, Limits::DEFAULT.channels);
+        for bad in ["budget = \"12Q\"", "budget = 4096", "budget = \"M\""] {
+            let (_, found) = problem(&format!(
+                "[[program]]\npath = \"/bin/t\"\nbin = \"t\"\n{bad}\n"
+            ));
+            assert!(matches!(found, Problem::BadBudget), "{bad}");
+        }
+        let (_, found) = problem("[[program]]\npath = \"/bin/t\"\nbin = \"t\"\nthreads = 17\n");
+        assert!(matches!(
+            found,
+            Problem::LimitTooLarge {
+                key: "threads",
+                value: 17,
+                max: 16
+            }
+        ));
+        let message = syntax_error(&format!(
+            "{INIT}[[program]]\npath = \"/bin/t\"\nbin = \"t\"\nstack = 17\n"
+        ));
+        assert!(message.contains("stack"), "{message}");
+    }
+
+    #[test]
     fn attach_prefixes_are_normal_paths_listed_once_and_land_in_the_grants_file() {
         let m = Manifest::parse(
             "[[program]]\npath = \"/sbin/init\"\nbin = \"init\"\nattach = [\"/\"]\n\
@@ -397,7 +513,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             m.grants(),
-            b"/sbin/init\x1f/\n/bin/d\x1fcensus\x1f/dev/d\x1f/test"
+            b"/bin/d\x1fcensus\x1f/dev/d\x1f/test\n/sbin/init\x1fspawn\x1f/"
         );
         for bad in ["dev", "/dev/", "//", "/a/../b", "/a/./b", ""] {
             let (_, found) = problem(&format!(

@@ -6,6 +6,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::{riscv_program, scratch, write_programs};
+use qsoe_abi::grants::{prefixes, Abilities, Grant, Limits};
 use qsoe_archive::manifest::Source;
 use qsoe_archive::{pack, read_manifest};
 
@@ -21,7 +22,7 @@ fn default_manifest() -> PathBuf {
     .collect()
 }
 
-const PROGRAMS: [(&str, &str); 16] = [
+const PROGRAMS: [(&str, &str); 19] = [
     ("/sbin/init", "init"),
     ("/bin/hello", "hello"),
     ("/bin/true", "true"),
@@ -33,6 +34,9 @@ const PROGRAMS: [(&str, &str); 16] = [
     ("/bin/core-id", "core-id"),
     ("/bin/greedy", "greedy"),
     ("/bin/greedy-granted", "greedy"),
+    ("/bin/greedy-small", "greedy"),
+    ("/bin/greedy-budget", "greedy"),
+    ("/bin/greedy-none", "greedy"),
     ("/bin/qsoe-test", "qsoe-test"),
     ("/bin/resmgr-peer", "resmgr-peer"),
     ("/bin/resmgr-peer-ungranted", "resmgr-peer"),
@@ -98,10 +102,32 @@ fn default_manifest_packs_once_its_programs_exist() {
     assert_eq!(contents("etc/init/bench"), b"/bin/qsoe-bench");
     // Only init, the test suite and the benchmark may take a census; init
     // may attach anywhere, the suite and its resource manager under /test.
+    let grants = contents("etc/grants");
+    let grant = |path: &str| Grant::granted(grants, path.as_bytes());
+    let census: Vec<&str> = PROGRAMS
+        .iter()
+        .map(|(path, _)| *path)
+        .filter(|p| grant(p).abilities.contains(Abilities::CENSUS))
+        .collect();
     assert_eq!(
-        contents("etc/grants"),
-        b"/sbin/init\x1fcensus\x1f/\n/bin/greedy-granted\x1fcensus\n\
-          /bin/qsoe-test\x1fcensus\x1f/test\n/bin/resmgr-peer\x1f/test\n\
-          /bin/qsoe-bench\x1fcensus\n/bin/bench-peer\x1fcensus"
+        census,
+        [
+            "/sbin/init",
+            "/bin/greedy-granted",
+            "/bin/qsoe-test",
+            "/bin/qsoe-bench",
+            "/bin/bench-peer"
+        ]
     );
+    assert_eq!(grant("/sbin/init").limits, Limits::MAX);
+    assert_eq!(grant("/bin/hello"), Grant::granted(b"", b"/bin/hello"));
+    assert!(!grant("/bin/greedy-none")
+        .abilities
+        .contains(Abilities::SPAWN));
+    let prefixes =
+        |path: &'static str| -> Vec<&[u8]> { prefixes(grants, path.as_bytes()).collect() };
+    assert_eq!(prefixes("/sbin/init"), [b"/"]);
+    assert_eq!(prefixes("/bin/qsoe-test"), [b"/test"]);
+    assert_eq!(prefixes("/bin/resmgr-peer"), [b"/test"]);
+    assert!(prefixes("/bin/hello").is_empty());
 }

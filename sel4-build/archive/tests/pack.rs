@@ -109,7 +109,10 @@ fn archive_round_trips() {
         assert_eq!(entry(name).3, contents, "{name}");
     };
     file("bin/not-elf", b"#!/bin/sh\necho this is not an ELF\n");
-    file("etc/grants", b"");
+    file(
+        "etc/grants",
+        b"/bin/hello\x1fspawn\n/bin/truncated-elf\x1fspawn\n/sbin/init\x1fspawn\n/usr/bin/foreign\x1fspawn",
+    );
     file(
         "etc/init/run",
         b"/bin/hello\x1fhello from the manifest\x1f\n/usr/bin/foreign",

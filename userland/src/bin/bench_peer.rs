@@ -301,6 +301,7 @@ fn spawn_exit_wait() -> Option<(u64, SpawnProfile)> {
     let options = SpawnOptions {
         core: Some(0),
         block_bits: 0,
+        ..SpawnOptions::default()
     };
     taskman::spawn_profile().ok()?;
     let start = cycles();

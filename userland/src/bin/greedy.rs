@@ -3,8 +3,16 @@
 //!
 //! - `census`: asks for a census; exits 0 if it got one, else the errno.
 //! - `spawn-profile`: the same for taskman's spawn profile.
-//! - `spawn PATH ARG...`: runs PATH with the arguments and exits with its
-//!   exit status (128 + the signal if it was killed).
+//! - `spawn [threads=N] [budget=B] [bits=B] PATH ARG...`: runs PATH with
+//!   the arguments and exits with its exit status (128 + the signal if it
+//!   was killed; 200 + the errno if the spawn was refused). `threads` and
+//!   `budget` narrow the child's grant to N threads and B bytes, `bits`
+//!   asks for a block of 2^B bytes.
+//! - `count WHAT`: makes threads, channels, connections or children
+//!   (`/bin/pause`) until refused, gives them all back, and exits with how
+//!   many it held at the refusal (connections: fds 0 to 2 included), plus
+//!   `BUDGET_REFUSED` if the refusal was `ENOMEM`; 200 if it was neither
+//!   that nor `EAGAIN`, 2 if WHAT is none of those.
 //! - `bomb BITS [DEPTH CHID]`: spawns copies of itself (three at most,
 //!   six levels deep), each with an untyped block of 2^BITS bytes, until
 //!   taskman refuses; each copy does the same. A copy that is done (its
@@ -24,10 +32,14 @@
 #![no_std]
 #![no_main]
 
+use core::sync::atomic::{AtomicBool, Ordering};
 use libqsoe::errno::{EAGAIN, ENOMEM};
-use libqsoe::neutrino::{ChannelCreate, ConnectAttach, MsgReceive, MsgReply, MsgSend};
+use libqsoe::neutrino::{
+    ChannelCreate, ChannelDestroy, ConnectAttach, ConnectDetach, MsgReceive, MsgReply, MsgSend,
+};
 use libqsoe::signal::SIGKILL;
 use libqsoe::taskman::{self, SpawnOptions};
+use libqsoe::thread::{ThreadCreate, ThreadJoin};
 use libqsoe::wait::{WEXITSTATUS, WIFEXITED, WTERMSIG};
 use libqsoe::Pid;
 use qsoe_userland::{decimal, parse_int};
@@ -50,12 +62,23 @@ fn main() -> i32 {
             Err(e) => e.0 as i32,
         },
         b"spawn" => {
-            let Some(path) = args.get(2).and_then(|p| core::str::from_utf8(p).ok()) else {
+            let mut options = SpawnOptions::default();
+            let mut at = 2;
+            while let Some((key, value)) = option(arg(at)) {
+                match key {
+                    b"threads" => options.grant.limits.threads = value,
+                    b"budget" => options.grant.limits.budget = value,
+                    b"bits" => options.block_bits = value.min(255) as u8,
+                    _ => return 2,
+                }
+                at += 1;
+            }
+            let Some(path) = args.get(at).and_then(|p| core::str::from_utf8(p).ok()) else {
                 return 2;
             };
             // The path stands as the child's argv[0].
-            let argv = args.iter().skip(2);
-            match taskman::spawn(path, argv, NO_ENV, SpawnOptions::default()) {
+            let argv = args.iter().skip(at);
+            match taskman::spawn(path, argv, NO_ENV, options) {
                 Ok(pid) => match taskman::waitpid(pid, 0) {
                     Ok((_, s)) if WIFEXITED(s) => WEXITSTATUS(s),
                     Ok((_, s)) => 128 + WTERMSIG(s) as i32,
@@ -77,11 +100,101 @@ fn main() -> i32 {
             (Some(n), Some(pid), Some(chid)) => hold(n as usize, pid as Pid, chid as i32),
             _ => 2,
         },
+        b"count" => count(arg(2)),
         b"debug-call" => match int(2) {
             Some(n) if (0..DEBUG_CALLS as i64).contains(&n) => debug_call(n as isize),
             _ => 2,
         },
         _ => 2,
+    }
+}
+
+/// `key=value` with a decimal value.
+fn option(arg: &[u8]) -> Option<(&[u8], u64)> {
+    let at = arg.iter().position(|&b| b == b'=')?;
+    let value = parse_int(&arg[at + 1..])?;
+    Some((&arg[..at], u64::try_from(value).ok()?))
+}
+
+/// Added to `count`'s exit status when the refusal was `ENOMEM` (the
+/// budget), not `EAGAIN` (a quota).
+const BUDGET_REFUSED: i32 = 64;
+/// The most of anything `count` holds: more than any quota allows.
+const COUNT_MAX: usize = 512;
+
+/// Threads `count` makes wait here until it is done.
+static RELEASE: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn wait_for_release(arg: usize) -> usize {
+    while !RELEASE.load(Ordering::Acquire) {
+        sel4_sys::yield_now();
+    }
+    arg
+}
+
+fn count(what: &[u8]) -> i32 {
+    let mut held = [0i32; COUNT_MAX];
+    let mut made = 0;
+    let mut chid = None;
+    if what == b"connections" {
+        match ChannelCreate(0) {
+            Ok(c) => chid = Some(c),
+            Err(_) => return 3,
+        }
+    }
+    let me = taskman::getpid();
+    let refusal = loop {
+        let next = match what {
+            b"threads" => ThreadCreate(0, wait_for_release, made),
+            b"channels" => ChannelCreate(0),
+            b"connections" => ConnectAttach(0, me, chid.unwrap_or(0), 0, 0),
+            b"children" => taskman::spawn(
+                "/bin/pause",
+                [b"pause".as_slice()],
+                NO_ENV,
+                Default::default(),
+            ),
+            _ => return 2,
+        };
+        match next {
+            Ok(h) if made < held.len() => {
+                held[made] = h;
+                made += 1;
+            }
+            Ok(_) => return 4,
+            Err(e) => break e,
+        }
+    };
+    RELEASE.store(true, Ordering::Release);
+    for &h in &held[..made] {
+        let given_back = match what {
+            b"threads" => ThreadJoin(h).map(drop),
+            b"channels" => ChannelDestroy(h),
+            b"connections" => ConnectDetach(h),
+            _ => taskman::kill(h, SIGKILL).and_then(|()| taskman::waitpid(h, 0).map(drop)),
+        };
+        if given_back.is_err() {
+            return 5;
+        }
+    }
+    if let Some(c) = chid {
+        let _ = ChannelDestroy(c);
+    }
+    // fds 0, 1 and 2 are connections too.
+    let held = if what == b"connections" {
+        made + 3
+    } else {
+        made
+    };
+    libqsoe::println!(
+        "greedy: held {held} {}, then {}",
+        core::str::from_utf8(what).unwrap_or("?"),
+        refusal.name()
+    );
+    match refusal {
+        EAGAIN => held as i32,
+        ENOMEM => BUDGET_REFUSED + held as i32,
+        _ => 200,
     }
 }
 
@@ -103,6 +216,7 @@ fn bomb(bits_arg: &[u8], bits: u8, depth: i64, parent_chid: Option<i32>) -> i32 
     let options = SpawnOptions {
         core: None,
         block_bits: bits,
+        ..SpawnOptions::default()
     };
     let mut chid_arg = [0u8; 20];
     let mut depth_arg = [0u8; 20];

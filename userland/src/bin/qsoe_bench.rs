@@ -146,6 +146,7 @@ fn start_bulk_server() -> Result<Pid, &'static str> {
     let options = SpawnOptions {
         core: Some(0),
         block_bits: 0,
+        ..SpawnOptions::default()
     };
     let none: [&[u8]; 0] = [];
     let server = taskman::spawn("/bin/resmgr-peer", argv, none, options)
@@ -164,6 +165,7 @@ fn spawn(argv: &[&[u8]], core: u64) -> Result<Pid, libqsoe::errno::Errno> {
     let options = SpawnOptions {
         core: Some(core),
         block_bits: 0,
+        ..SpawnOptions::default()
     };
     // The environment says what the cycle counter counts (`QSOE_CLOCK`).
     let env = libqsoe::args().env();

@@ -41,6 +41,8 @@ mod bulk;
 mod events;
 #[path = "qsoe_test/ipc.rs"]
 mod ipc;
+#[path = "qsoe_test/manifest.rs"]
+mod manifest;
 #[path = "qsoe_test/passive.rs"]
 mod passive;
 #[path = "qsoe_test/paths.rs"]
@@ -121,6 +123,9 @@ const TESTS: &[(&str, Test)] = &[
     ("leak::channel_cycles_10000", ipc::channel_cycles_10000),
     ("leak::connect_cycles_10000", ipc::connect_cycles_10000),
     ("security::hostile_client", ipc::hostile_client),
+    ("manifest::quota_enforced", manifest::quota_enforced),
+    ("manifest::budget_enforced", manifest::budget_enforced),
+    ("manifest::child_cannot_widen", manifest::child_cannot_widen),
     (
         "security::forged_tid_rejected",
         security::forged_tid_rejected,
@@ -417,6 +422,7 @@ fn out_of_memory_no_leak() -> Outcome {
         let options = SpawnOptions {
             core: None,
             block_bits: bits,
+            ..SpawnOptions::default()
         };
         match spawn("/bin/true", &[b"true"], options) {
             Err(ENOMEM) => failures += 1,
@@ -446,6 +452,7 @@ fn out_of_memory_no_leak() -> Outcome {
             SpawnOptions {
                 core: None,
                 block_bits: bits,
+                ..SpawnOptions::default()
             },
         ) {
             Err(ENOMEM) => {}
@@ -458,6 +465,7 @@ fn out_of_memory_no_leak() -> Outcome {
         SpawnOptions {
             core: None,
             block_bits: 64,
+            ..SpawnOptions::default()
         },
     ) {
         Err(EINVAL) => {}
@@ -509,6 +517,7 @@ fn all_ram_reachable() -> Outcome {
         let options = SpawnOptions {
             core: None,
             block_bits: bits as u8,
+            ..SpawnOptions::default()
         };
         match spawn("/bin/pause", &[b"pause"], options) {
             Ok(pid) => {
@@ -560,6 +569,7 @@ fn processes_on_all_cores() -> Outcome {
             SpawnOptions {
                 core: Some(core),
                 block_bits: 0,
+                ..SpawnOptions::default()
             },
         ) {
             Ok(pid) => pids[core as usize] = pid,
@@ -582,6 +592,7 @@ fn processes_on_all_cores() -> Outcome {
         SpawnOptions {
             core: Some(cores),
             block_bits: 0,
+            ..SpawnOptions::default()
         },
     ) {
         Err(EINVAL) => Ok(()),

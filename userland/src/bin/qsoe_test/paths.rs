@@ -66,7 +66,7 @@ fn files(prefix: &str, flags: u32, contents: &[&str]) -> Result<Pid, Why> {
 }
 
 /// The whole of `path`, read a message at a time, into `buf`.
-fn read_file<'b>(path: &str, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+pub(super) fn read_file<'b>(path: &str, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
     let fd = posix::open(path, O_RDONLY)?;
     let mut at = 0;
     let result = loop {
