@@ -29,6 +29,8 @@ pub mod taskman;
 mod this_thread;
 #[cfg(target_arch = "riscv64")]
 pub mod thread;
+#[cfg(target_arch = "riscv64")]
+pub mod time;
 
 pub mod args;
 pub mod fmt;

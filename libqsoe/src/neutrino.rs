@@ -22,7 +22,9 @@
 //! receive on that channel.
 #![allow(non_snake_case)]
 
-use crate::errno::{Errno, E2BIG, EAGAIN, EBADF, EBUSY, EINVAL, ENOMEM, ESRCH, ESRVRFAULT};
+use crate::errno::{
+    Errno, E2BIG, EAGAIN, EBADF, EBUSY, EINVAL, ENOMEM, ESRCH, ESRVRFAULT, ETIMEDOUT,
+};
 use crate::lock::{Guard, SpinLock};
 use crate::message::{self, load, scatter, unload, REGISTER_BYTES};
 use crate::message_store::{MessageStore, Run};
@@ -611,7 +613,9 @@ pub fn MsgReceivev(
     iov: &mut [&mut [u8]],
     mut info: Option<&mut MsgInfo>,
 ) -> Result<i32, Errno> {
+    let mut timeout = ReceiveTimeout::take();
     loop {
+        timeout.check()?;
         let (endpoint, cell, k) = {
             let mut t = tables();
             let cell = t.receive_cell(chid)?;
@@ -635,6 +639,10 @@ pub fn MsgReceivev(
             let k = t.claim_reply(state.deferred.map(|d| d.reply))?;
             (slot::CHANNEL_BASE + cell as u64, cell, k)
         };
+        if let Err(e) = timeout.arm() {
+            tables().unclaim(k);
+            return Err(e);
+        }
         let reply = slot::REPLY_BASE + k as u64;
         let msg = match thread::current().deferred.take() {
             Some(d) => sel4_sys::reply_recv(endpoint, d.info, d.mrs, reply),
@@ -642,14 +650,74 @@ pub fn MsgReceivev(
         };
         if msg.badge & PULSE_BADGE == 0 {
             match received(chid, k, msg, iov, info.as_deref_mut()) {
-                Some(rcvid) => return Ok(rcvid),
+                Some(rcvid) => {
+                    timeout.cancel();
+                    return Ok(rcvid);
+                }
                 None => continue,
             }
         }
         tables().unclaim(k);
         if let Some(pulse) = take_pulse(chid, cell) {
+            timeout.cancel();
             return Ok(deliver_pulse(chid, pulse, iov, info));
         }
+    }
+}
+
+/// A `TimerTimeout` on one `MsgReceive`: taskman rings the thread's wake
+/// notification at the deadline (`op::TIMER_WAKE`), and a wake past it
+/// ends the receive with `ETIMEDOUT`.
+struct ReceiveTimeout {
+    deadline: Option<u64>,
+    /// Taskman's entry, once armed.
+    entry: Option<i32>,
+}
+
+impl ReceiveTimeout {
+    fn take() -> Self {
+        ReceiveTimeout {
+            deadline: crate::time::take_timeout(crate::time::timeout::RECEIVE),
+            entry: None,
+        }
+    }
+
+    /// `ETIMEDOUT` once the deadline has passed (a deferred reply still
+    /// goes out).
+    #[inline]
+    fn check(&mut self) -> Result<(), Errno> {
+        let Some(d) = self.deadline else {
+            return Ok(());
+        };
+        if crate::time::monotonic_ns() < d {
+            return Ok(());
+        }
+        flush_reply();
+        self.cancel();
+        Err(ETIMEDOUT)
+    }
+
+    /// Asks taskman for the wake, before the thread first blocks.
+    #[inline]
+    fn arm(&mut self) -> Result<(), Errno> {
+        match (self.deadline, self.entry) {
+            (Some(d), None) => {
+                let tid = thread::gettid();
+                let r = taskman::request(op::TIMER_WAKE, &[tid as Word, d])?;
+                self.entry = Some(r[0] as i32);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Withdraws the wake (it may have rung already: then there is none).
+    #[inline]
+    fn cancel(&mut self) {
+        if let Some(id) = self.entry.take() {
+            let _ = taskman::request(op::TIMER_DESTROY, &[id as Word]);
+        }
+        self.deadline = None;
     }
 }
 

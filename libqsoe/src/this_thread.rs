@@ -35,6 +35,10 @@ pub(crate) struct ThreadState {
     /// The channel cells (bit `cell`) taskman knows this thread receives
     /// on, and rings it for.
     pub receives: u64,
+    /// A `TimerTimeout` for this thread's next blocking call: its
+    /// deadline (ns of `CLOCK_MONOTONIC`) and the states it ends
+    /// (`time::timeout`).
+    pub timeout: Option<(u64, u32)>,
 }
 
 struct InitialThread(UnsafeCell<ThreadState>);
@@ -47,6 +51,7 @@ static INITIAL: InitialThread = InitialThread(UnsafeCell::new(ThreadState {
     passive: false,
     last_channel: (0, 0),
     receives: 0,
+    timeout: None,
 }));
 
 /// The running thread's state.

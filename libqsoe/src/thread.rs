@@ -38,6 +38,7 @@ extern "C" fn run_thread(f: ThreadFn, arg: usize, tid: Word) -> ! {
         passive: false,
         last_channel: (0, 0),
         receives: 0,
+        timeout: None,
     };
     // SAFETY: tp points at this thread's own ThreadControl; `state` lives
     // on this frame, which never returns.

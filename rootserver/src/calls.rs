@@ -19,7 +19,7 @@ pub enum Via {
 
 /// A caller that waits for its answer (`ThreadJoin`): the reply object
 /// that holds it, and how to frame the answer.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Parked {
     pub reply: CPtr,
     pub via: Via,

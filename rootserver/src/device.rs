@@ -49,6 +49,21 @@ impl Boot {
         Some(reg.starting_address as u64)
     }
 
+    /// The first interrupt of the first device the device tree lists as
+    /// compatible with one of `compatible`.
+    pub fn device_irq(&self, compatible: &[&str]) -> Option<u64> {
+        let node = self.fdt.as_ref()?.find_compatible(compatible)?;
+        node.interrupts()?.next().map(|i| i as u64)
+    }
+
+    /// The frequency of the `time` counter (`/cpus/timebase-frequency`).
+    pub fn timebase_hz(&self) -> Option<u64> {
+        let cpus = self.fdt.as_ref()?.find_node("/cpus")?;
+        cpus.property("timebase-frequency")?
+            .as_usize()
+            .map(|hz| hz as u64)
+    }
+
     /// The device untyped that covers `paddr`, with its base and size bits.
     pub fn device_untyped(&self, paddr: u64) -> Option<(Untyped, u64, u8)> {
         self.facts

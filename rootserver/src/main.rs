@@ -36,6 +36,7 @@ mod server;
 mod taskman_threads;
 mod thread_objects;
 mod ticker;
+mod timer;
 mod vspace;
 
 use alloc::vec::Vec;
@@ -95,6 +96,8 @@ pub struct Taskman {
     pub archive: archive::Archive,
     /// The pathname space.
     pub paths: taskman_core::paths::PathTable,
+    /// Timers, sleepers and timeouts, and the clock that wakes them.
+    pub timers: timer::TimerService,
 }
 
 impl Taskman {
@@ -155,6 +158,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         spawn_profile: Default::default(),
         archive: archive::Archive::index(),
         paths: path::boot_table(),
+        timers: timer::TimerService::default(),
     };
     if let Err(e) = console::attach_uart(&mut tm) {
         println!("taskman: no UART for the console ({e:?})");
@@ -165,6 +169,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         tm.objects.pool.free_bytes() >> 20
     );
     replies::stock(&mut tm);
+    timer::start(&mut tm);
     let (agents, started) = core_agents::CoreAgents::start(&mut tm);
     tm.agents = agents;
     match started {

@@ -8,7 +8,7 @@ use crate::heap::Headroom;
 use crate::process::{self, Process, SpawnRequest};
 use crate::{
     bulk, channel, connection, event, files, passive, path, process_threads, replies, ticker,
-    Taskman,
+    timer, Taskman,
 };
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EBADF, EBUSY, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ESRVRFAULT};
@@ -55,6 +55,12 @@ pub fn serve(tm: &mut Taskman) -> i32 {
 }
 
 fn handle(tm: &mut Taskman, msg: Received) {
+    // The alarm's notification, bound to taskman's thread: not a message,
+    // nobody to reply to.
+    if msg.badge & timer::ALARM_BADGE != 0 {
+        timer::alarm(tm);
+        return;
+    }
     if msg.badge == ticker::SWEEP_BADGE {
         passive::sweep(tm);
         reply(tm.reply, 0, &[]);
@@ -297,7 +303,42 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
             process_threads::exit(tm, pid, tid, value)?;
             // Its bound notification went with it.
             channel::thread_gone(tm, pid, tid);
+            timer::forget_thread(tm, pid, tid);
             Answer::Nobody
+        }
+        Request::ClockInfo => Answer::Reply(timer::info(tm)),
+        Request::TimerCreate { clock, event } => {
+            let id = timer::create(tm, pid, clock, event)?;
+            Answer::Reply(alloc::vec![id as Word])
+        }
+        Request::TimerSettime {
+            id,
+            flags,
+            value,
+            interval,
+        } => Answer::Reply(timer::settime(tm, pid, id, flags, value, interval)?),
+        Request::TimerDestroy { id } => {
+            timer::destroy(tm, pid, id)?;
+            Answer::Reply(Vec::new())
+        }
+        Request::TimerWake { tid, deadline } => {
+            let id = timer::wake_at(tm, pid, tid, deadline)?;
+            Answer::Reply(alloc::vec![id as Word])
+        }
+        Request::Sleep { deadline } => {
+            match timer::sleep(tm, pid, thread()?, caller.via, deadline)? {
+                Some(()) => Answer::Reply(Vec::new()),
+                None => Answer::Parked,
+            }
+        }
+        Request::ThreadConsumed { tid } => {
+            let sc = tm
+                .processes
+                .get(pid)
+                .and_then(|p| p.thread_sc(tid))
+                .ok_or(ESRCH)?;
+            let us = sc.consumed().map_err(|_| ESRCH)?;
+            Answer::Reply(alloc::vec![us])
         }
         Request::ThreadJoin { tid } => {
             let joiner = thread()?;
@@ -444,6 +485,7 @@ pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
         return;
     };
     passive::forget_process(tm, &process);
+    timer::forget_process(tm, pid);
     process::release_objects(tm, &process);
     process_threads::destroy_all(tm, &mut process);
     bulk::release(tm, core::mem::take(&mut process.direct));
@@ -554,5 +596,6 @@ pub fn census(tm: &mut Taskman) -> Census {
             .sum(),
         asid_pools: objects.asid_pools_made() as u64,
         heap_pages: tm.heap.pages() as u64,
+        timers: tm.timers.table.len() as u64,
     }
 }

@@ -34,6 +34,8 @@ pub const ENAMETOOLONG: Errno = Errno(78);
 pub const EOVERFLOW: Errno = Errno(79);
 pub const ENOSYS: Errno = Errno(89);
 pub const EMSGSIZE: Errno = Errno(240);
+/// A timeout (`TimerTimeout`) ended the call.
+pub const ETIMEDOUT: Errno = Errno(260);
 /// The server died or faulted before it replied.
 pub const ESRVRFAULT: Errno = Errno(312);
 
@@ -71,6 +73,7 @@ impl Errno {
             EOVERFLOW => "EOVERFLOW",
             ENOSYS => "ENOSYS",
             EMSGSIZE => "EMSGSIZE",
+            ETIMEDOUT => "ETIMEDOUT",
             ESRVRFAULT => "ESRVRFAULT",
             _ => "E?",
         }

@@ -17,6 +17,7 @@ pub mod layout;
 pub mod path;
 pub mod signal;
 pub mod suite;
+pub mod time;
 pub mod wait;
 pub mod wire;
 

@@ -57,6 +57,13 @@ pub mod op {
     pub const BULK_WRITE: u64 = TAG | 27;
     pub const CHANNEL_RECEIVE: u64 = TAG | 28;
     pub const DELIVER_EVENT: u64 = TAG | 29;
+    pub const CLOCK_INFO: u64 = TAG | 30;
+    pub const TIMER_CREATE: u64 = TAG | 31;
+    pub const TIMER_SETTIME: u64 = TAG | 32;
+    pub const TIMER_DESTROY: u64 = TAG | 33;
+    pub const TIMER_WAKE: u64 = TAG | 34;
+    pub const SLEEP: u64 = TAG | 35;
+    pub const THREAD_CONSUMED: u64 = TAG | 36;
 }
 
 /// Where `op::REPLY` carries its reply object and thread.
@@ -71,7 +78,7 @@ pub fn reply_op(reply: u8, tid: i32) -> u64 {
 }
 
 /// Requests that act on the calling thread (`THREAD_EXIT`, `THREAD_JOIN`,
-/// `CHANNEL_CREATE`) do not travel on the side channel, which every thread
+/// `CHANNEL_CREATE`, `SLEEP`) do not travel on the side channel, which every thread
 /// of a process shares: they are made with `ecall` and this system call
 /// number, which the kernel does not know. It turns the call into an
 /// unknown-syscall fault on the thread's own fault endpoint, whose badge
@@ -88,7 +95,7 @@ pub const THREAD_TRAP_WORDS: usize = 6;
 pub fn needs_thread(label: u64) -> bool {
     matches!(
         label,
-        op::THREAD_EXIT | op::THREAD_JOIN | op::CHANNEL_CREATE
+        op::THREAD_EXIT | op::THREAD_JOIN | op::CHANNEL_CREATE | op::SLEEP
     )
 }
 
@@ -184,6 +191,47 @@ pub enum Request<'a> {
         client: Pid,
         scoid: i32,
         event: SigEvent,
+    },
+    /// Answers the `time` counter's frequency in Hz and the offset of
+    /// `CLOCK_REALTIME` from `CLOCK_MONOTONIC` in nanoseconds (as `i64`).
+    ClockInfo,
+    /// `TimerCreate`: a disarmed timer of clock `clock` that delivers
+    /// `event` to the caller; answers its id.
+    TimerCreate {
+        clock: u32,
+        event: SigEvent,
+    },
+    /// `TimerSettime`: arms timer `id` to fire `value` ns from now (with
+    /// `TIMER_ABSTIME` in `flags`: at `value` of its clock; 0 disarms) and
+    /// every `interval` ns after (0: once); answers what was left of the
+    /// old setting, from now, and its interval.
+    TimerSettime {
+        id: i32,
+        flags: u32,
+        value: u64,
+        interval: u64,
+    },
+    /// `TimerDestroy` of a timer or a pending `TimerWake`.
+    TimerDestroy {
+        id: i32,
+    },
+    /// Rings the wake notification of thread `tid` of the caller at
+    /// `deadline`, once (a receive timeout); answers an id for
+    /// `TimerDestroy`.
+    TimerWake {
+        tid: i32,
+        deadline: u64,
+    },
+    /// The calling thread sleeps until `deadline` (a thread request):
+    /// answered then.
+    Sleep {
+        deadline: u64,
+    },
+    /// Answers the microseconds thread `tid` of the caller ran since the
+    /// last time this was asked of it, as the kernel counted them on its
+    /// scheduling context.
+    ThreadConsumed {
+        tid: i32,
     },
     /// Starts a thread of the caller at `entry` with `function` and
     /// `argument` in a0 and a1 and its tid in a2; answers the tid.
@@ -615,6 +663,33 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
                 word(words, 5)?,
             ])?,
         }),
+        op::CLOCK_INFO => Ok(Request::ClockInfo),
+        op::TIMER_CREATE => Ok(Request::TimerCreate {
+            clock: uint(words, 0)?,
+            event: SigEvent::from_words([
+                word(words, 1)?,
+                word(words, 2)?,
+                word(words, 3)?,
+                word(words, 4)?,
+            ])?,
+        }),
+        op::TIMER_SETTIME => Ok(Request::TimerSettime {
+            id: int(words, 0)?,
+            flags: uint(words, 1)?,
+            value: word(words, 2)?,
+            interval: word(words, 3)?,
+        }),
+        op::TIMER_DESTROY => Ok(Request::TimerDestroy { id: int(words, 0)? }),
+        op::TIMER_WAKE => Ok(Request::TimerWake {
+            tid: int(words, 0)?,
+            deadline: word(words, 1)?,
+        }),
+        op::SLEEP => Ok(Request::Sleep {
+            deadline: word(words, 0)?,
+        }),
+        op::THREAD_CONSUMED => Ok(Request::ThreadConsumed {
+            tid: int(words, 0)?,
+        }),
         op::PATH_RESOLVE => Ok(Request::PathResolve {
             path: take_path(words, 1)?,
         }),
@@ -861,10 +936,12 @@ pub struct Census {
     pub asid_pools: u64,
     /// Large pages mapped for taskman's heap (each an object cap, kept).
     pub heap_pages: u64,
+    /// Timers, sleeps and receive timeouts in taskman's timer table.
+    pub timers: u64,
 }
 
 impl Census {
-    pub const WORDS: usize = 18;
+    pub const WORDS: usize = 19;
 
     pub fn to_words(&self) -> [u64; Self::WORDS] {
         [
@@ -886,6 +963,7 @@ impl Census {
             self.threads,
             self.asid_pools,
             self.heap_pages,
+            self.timers,
         ]
     }
 
@@ -909,6 +987,7 @@ impl Census {
             threads: w[15],
             asid_pools: w[16],
             heap_pages: w[17],
+            timers: w[18],
         }
     }
 }
@@ -1084,6 +1163,45 @@ mod tests {
             Ok(Request::ChannelDestroy { chid: 7 })
         );
         assert_eq!(decode(op::PULSE_TAKE, &[]), Err(EINVAL));
+    }
+
+    #[test]
+    fn time_requests_decode() {
+        let e = SigEvent::pulse(4, -1, 9, 5);
+        let w = e.to_words();
+        assert_eq!(
+            decode(op::TIMER_CREATE, &[2, w[0], w[1], w[2], w[3]]),
+            Ok(Request::TimerCreate { clock: 2, event: e })
+        );
+        assert_eq!(decode(op::TIMER_CREATE, &w), Err(EINVAL));
+        assert_eq!(
+            decode(op::TIMER_SETTIME, &[3, 0x8000_0000, 1_000, 0]),
+            Ok(Request::TimerSettime {
+                id: 3,
+                flags: 0x8000_0000,
+                value: 1_000,
+                interval: 0
+            })
+        );
+        assert_eq!(decode(op::TIMER_SETTIME, &[1 << 40, 0, 1, 0]), Err(EINVAL));
+        assert_eq!(
+            decode(op::TIMER_WAKE, &[2, 9]),
+            Ok(Request::TimerWake {
+                tid: 2,
+                deadline: 9
+            })
+        );
+        assert_eq!(
+            decode(op::SLEEP, &[u64::MAX]),
+            Ok(Request::Sleep { deadline: u64::MAX })
+        );
+        assert!(needs_thread(op::SLEEP) && !needs_thread(op::TIMER_WAKE));
+        assert_eq!(decode(op::CLOCK_INFO, &[]), Ok(Request::ClockInfo));
+        assert_eq!(
+            decode(op::THREAD_CONSUMED, &[1]),
+            Ok(Request::ThreadConsumed { tid: 1 })
+        );
+        assert_eq!(decode(op::TIMER_DESTROY, &[]), Err(EINVAL));
     }
 
     #[test]
@@ -1305,6 +1423,7 @@ mod tests {
             threads: 16,
             asid_pools: 17,
             heap_pages: 18,
+            timers: 19,
         };
         assert_eq!(Census::from_words(&c.to_words()), c);
         assert_eq!(c.to_words(), core::array::from_fn(|i| i as u64 + 1));

@@ -30,4 +30,5 @@ pub mod slots;
 pub mod spawn_plan;
 pub mod thread_page;
 pub mod threads;
+pub mod timers;
 pub mod untyped_pool;

@@ -51,6 +51,8 @@ mod paths;
 mod security;
 #[path = "qsoe_test/thread.rs"]
 mod thread;
+#[path = "qsoe_test/time.rs"]
+mod time;
 
 const TESTS: &[(&str, Test)] = &[
     ("spawn::exit_status", exit_status),
@@ -154,6 +156,10 @@ const TESTS: &[(&str, Test)] = &[
         thread::process_end_takes_threads,
     ),
     ("leak::thread_cycles_1000", thread::thread_cycles_1000),
+    ("time::nanosleep_idle", time::nanosleep_idle),
+    ("time::timer_pulse_periodic", time::timer_pulse_periodic),
+    ("time::msgreceive_timeout", time::msgreceive_timeout),
+    ("leak::timer_cycles_10000", time::timer_cycles_10000),
     ("path::longest_prefix", paths::longest_prefix),
     ("path::union_fallthrough", paths::union_fallthrough),
     ("path::server_exit_detaches", paths::server_exit_detaches),
@@ -292,6 +298,7 @@ fn no_leak(before: &Census, strict: bool) -> Outcome {
         ("channels", before.channels, after.channels),
         ("connections", before.connections, after.connections),
         ("threads", before.threads, after.threads),
+        ("timers", before.timers, after.timers),
     ];
     let strict_pairs = [
         (
