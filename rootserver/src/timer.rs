@@ -245,21 +245,18 @@ pub fn settime(
     Ok(alloc::vec![left, old_interval])
 }
 
-/// `TimerDestroy`, of a timer or a receive timeout.
+/// `TimerDestroy`, of a timer or a receive timeout. A sleeper's entry is
+/// not the process's to destroy (its reply object holds the sleeping
+/// thread): `EINVAL`, as for an id it does not have.
 pub fn destroy(tm: &mut Taskman, pid: Pid, id: i32) -> Result<(), Errno> {
     let id = TimerId::decode(id).ok_or(EINVAL)?;
-    match tm.timers.table.remove(id, pid) {
-        Some(t) => {
-            if let Action::Sleep { parked, .. } = t.action {
-                // Only the sleeper's own thread could name it, and it is
-                // asleep; keep the reply object whatever happens.
-                tm.replies.push(parked.reply);
-            }
-            reprogram(tm);
-            Ok(())
-        }
-        None => Err(EINVAL),
+    let timer = tm.timers.table.get(id, pid).ok_or(EINVAL)?;
+    if matches!(timer.action, Action::Sleep { .. }) {
+        return Err(EINVAL);
     }
+    tm.timers.table.remove(id, pid);
+    reprogram(tm);
+    Ok(())
 }
 
 /// A receive timeout for thread `tid`: its wake notification rings at
