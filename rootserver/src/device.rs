@@ -9,23 +9,24 @@ use sel4_sys::{object, size_bits};
 /// that covers it.
 ///
 /// Retype places objects one after another, each aligned to its size, so
-/// the watermark is first moved to `paddr` by creating one padding untyped
-/// per set bit of the offset (largest first, so each lands aligned). The
-/// padding is deleted once the frame exists; the untyped keeps its
-/// watermark because the frame is still its child.
+/// the untyped's watermark is first moved to `paddr` with padding
+/// untypeds (`policy::padding_bits`). The padding is deleted once the
+/// frame exists; the untyped keeps its watermark because the frame is
+/// still its child. The watermark only moves forward: a page below one
+/// taken before from the same untyped cannot be had (`InvalidArgument`).
 pub fn frame_at(tm: &mut Taskman, paddr: u64) -> Result<Frame, Error> {
-    let (untyped, base, bits) = tm
+    let (untyped, base, _) = tm
         .boot
         .device_untyped(paddr)
         .ok_or(Error::InvalidArgument { which: paddr })?;
-    let offset = paddr - base;
+    let mark = tm.device_marks.get(&untyped.0).copied().unwrap_or(base);
+    if paddr < mark {
+        return Err(Error::InvalidArgument { which: paddr });
+    }
     let mut padding = alloc::vec::Vec::new();
     let mut result = Ok(());
-    for bit in (size_bits::PAGE..bits as usize)
-        .rev()
-        .filter(|b| offset & (1 << b) != 0)
-    {
-        match tm.objects.create_in(untyped, object::UNTYPED, bit) {
+    for bit in taskman_core::policy::padding_bits(mark, paddr) {
+        match tm.objects.create_in(untyped, object::UNTYPED, bit as usize) {
             Ok(slot) => padding.push(slot),
             Err(e) => {
                 result = Err(e);
@@ -37,7 +38,10 @@ pub fn frame_at(tm: &mut Taskman, paddr: u64) -> Result<Frame, Error> {
     for slot in padding {
         tm.objects.destroy(slot)?;
     }
-    frame.map(Frame)
+    let frame = frame?;
+    tm.device_marks
+        .insert(untyped.0, paddr + (1 << size_bits::PAGE));
+    Ok(Frame(frame))
 }
 
 impl Boot {

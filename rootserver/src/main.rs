@@ -98,6 +98,9 @@ pub struct Taskman {
     pub paths: taskman_core::paths::PathTable,
     /// Timers, sleepers and timeouts, and the clock that wakes them.
     pub timers: timer::TimerService,
+    /// How far frames have been taken from each device untyped (by its
+    /// slot): `device::frame_at` goes on from there.
+    pub device_marks: alloc::collections::BTreeMap<CPtr, u64>,
 }
 
 impl Taskman {
@@ -159,6 +162,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         archive: archive::Archive::index(),
         paths: path::boot_table(),
         timers: timer::TimerService::default(),
+        device_marks: alloc::collections::BTreeMap::new(),
     };
     if let Err(e) = console::attach_uart(&mut tm) {
         println!("taskman: no UART for the console ({e:?})");
@@ -169,6 +173,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         tm.objects.pool.free_bytes() >> 20
     );
     replies::stock(&mut tm);
+    power::map_finisher(&mut tm);
     timer::start(&mut tm);
     let (agents, started) = core_agents::CoreAgents::start(&mut tm);
     tm.agents = agents;

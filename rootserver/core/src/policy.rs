@@ -2,6 +2,7 @@
 //! which signal a fault kills with, which core a new process runs on,
 //! which cell a new channel takes. The shell asks, then acts.
 
+use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EAGAIN, EINVAL, EPERM, ESRCH};
 use qsoe_abi::signal::{SIGBUS, SIGILL, SIGKILL, SIGSEGV, SIGSYS, SIG_MAX};
 use qsoe_abi::Pid;
@@ -93,9 +94,45 @@ pub fn channel_cell<T>(cells: &[Option<T>], max: usize) -> Result<Cell, Errno> {
     }
 }
 
+/// The sizes (log2) of the untypeds to retype, in order, to move an
+/// untyped's watermark from `from` to `to` (both page-aligned, `from` not
+/// past `to`): each the largest that is aligned where it lands and does
+/// not pass `to`, as retype aligns every object to its size.
+pub fn padding_bits(from: u64, to: u64) -> Vec<u8> {
+    let mut at = from;
+    let mut bits = Vec::new();
+    while at < to {
+        let align = if at == 0 { 63 } else { at.trailing_zeros() };
+        let fit = 63 - (to - at).leading_zeros();
+        let b = align.min(fit);
+        bits.push(b as u8);
+        at += 1 << b;
+    }
+    bits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn padding_moves_the_watermark_exactly() {
+        assert_eq!(padding_bits(0x10_0000, 0x10_0000), Vec::<u8>::new());
+        assert_eq!(padding_bits(0, 0x101000), [20, 12]);
+        assert_eq!(padding_bits(0x101000, 0x104000), [12, 13]);
+        for (from, to) in [
+            (0x3000u64, 0x40_0000u64),
+            (0x101000, 0x10_000_000),
+            (0, 0x7000),
+        ] {
+            let mut at = from;
+            for b in padding_bits(from, to) {
+                assert_eq!(at % (1 << b), 0, "aligned");
+                at += 1 << b;
+            }
+            assert_eq!(at, to);
+        }
+    }
 
     #[test]
     fn spawn_cores_go_round_robin_unless_asked() {
