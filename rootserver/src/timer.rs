@@ -25,8 +25,8 @@ use qsoe_abi::Pid;
 use sel4::{Error, IrqControl, IrqHandler, Notification, Tcb};
 use sel4_root_task::println;
 use sel4_sys::{init_cap, object, CapRights, Word};
-use taskman_core::events::{self, Delivery};
-use taskman_core::timers::{Action, Fired, TimerId, Timers};
+use taskman_core::events;
+use taskman_core::timers::{Action, Fired, Timer, TimerId, Timers};
 
 /// The badge of the alarm's notification, bound to taskman's thread: no
 /// endpoint badge taskman mints has bit 60 (`TaskmanBadge`, `SWEEP_BADGE`).
@@ -203,9 +203,7 @@ pub fn create(tm: &mut Taskman, pid: Pid, clock_id: u32, event: SigEvent) -> Res
     if clock_id != CLOCK_REALTIME && clock_id != CLOCK_MONOTONIC {
         return Err(EINVAL);
     }
-    match events::plan(&event)? {
-        Delivery::Pulse { .. } | Delivery::Nothing => {}
-    }
+    events::plan(&event)?;
     let realtime = clock_id == CLOCK_REALTIME;
     let id = tm.timers.table.create(pid, Action::Event(event))?;
     if realtime {
@@ -309,17 +307,20 @@ pub fn sleep(
 
 /// A process ended: its timers go, its sleepers' reply objects come back.
 pub fn forget_process(tm: &mut Taskman, pid: Pid) {
-    for t in tm.timers.table.remove_owner(pid) {
-        if let Action::Sleep { parked, .. } = t.action {
-            tm.replies.push(parked.reply);
-        }
-    }
-    reprogram(tm);
+    let gone = tm.timers.table.remove_owner(pid);
+    give_back(tm, gone);
 }
 
 /// A thread ended: its pending receive timeouts go.
 pub fn forget_thread(tm: &mut Taskman, pid: Pid, tid: i32) {
-    for t in tm.timers.table.remove_thread(pid, tid) {
+    let gone = tm.timers.table.remove_thread(pid, tid);
+    give_back(tm, gone);
+}
+
+/// Keeps the reply objects of removed sleepers for reuse, and sets the
+/// alarm for what is left.
+fn give_back(tm: &mut Taskman, gone: Vec<Timer<Parked>>) {
+    for t in gone {
         if let Action::Sleep { parked, .. } = t.action {
             tm.replies.push(parked.reply);
         }

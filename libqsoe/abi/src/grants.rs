@@ -175,13 +175,14 @@ impl Grant {
     /// What `file` grants the program at `path`. A program without a line
     /// (the archive tool writes one for each) gets the defaults.
     pub fn granted(file: &[u8], path: &[u8]) -> Self {
-        let abilities = if has_line(file, path) {
-            Abilities::granted(file, path)
-        } else {
-            Abilities::DEFAULT
-        };
+        if !has_line(file, path) {
+            return Self {
+                abilities: Abilities::DEFAULT,
+                limits: Limits::DEFAULT,
+            };
+        }
         Self {
-            abilities,
+            abilities: Abilities::granted(file, path),
             limits: Limits::granted(file, path),
         }
     }
@@ -246,12 +247,7 @@ impl Abilities {
     /// The abilities `file` (the contents of `GRANTS_PATH`) grants the
     /// program at `path`; names it does not know grant nothing.
     pub fn granted(file: &[u8], path: &[u8]) -> Self {
-        file.split(|&b| b == b'\n')
-            .filter_map(|line| {
-                let mut fields = line.split(|&b| b == SEPARATOR);
-                (fields.next() == Some(path)).then_some(fields)
-            })
-            .flatten()
+        fields(file, path)
             .filter_map(|name| Self::from_name(core::str::from_utf8(name).ok()?))
             .fold(Self::NONE, Self::union)
     }

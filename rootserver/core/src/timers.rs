@@ -212,29 +212,24 @@ impl<P> Timers<P> {
         if !self.per_owner.contains_key(&owner) {
             return Vec::new();
         }
-        let ids: Vec<TimerId> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.timer.as_ref().is_some_and(|t| t.owner == owner))
-            .map(|(i, s)| TimerId::new(i, s.generation))
-            .collect();
-        ids.into_iter().filter_map(|id| self.take(id)).collect()
+        self.remove_where(|t| t.owner == owner)
     }
 
     /// Removes the one-shot entries of thread `tid` of `owner` (`Wake` and
     /// `Sleep`: the thread is ending); answers them.
     pub fn remove_thread(&mut self, owner: Pid, tid: i32) -> Vec<Timer<P>> {
+        self.remove_where(|t| {
+            t.owner == owner
+                && matches!(t.action, Action::Wake { tid: x } | Action::Sleep { tid: x, .. } if x == tid)
+        })
+    }
+
+    fn remove_where(&mut self, which: impl Fn(&Timer<P>) -> bool) -> Vec<Timer<P>> {
         let ids: Vec<TimerId> = self
             .slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| {
-                s.timer.as_ref().is_some_and(|t| {
-                    t.owner == owner
-                        && matches!(t.action, Action::Wake { tid: x } | Action::Sleep { tid: x, .. } if x == tid)
-                })
-            })
+            .filter(|(_, s)| s.timer.as_ref().is_some_and(&which))
             .map(|(i, s)| TimerId::new(i, s.generation))
             .collect();
         ids.into_iter().filter_map(|id| self.take(id)).collect()

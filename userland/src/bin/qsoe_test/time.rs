@@ -136,6 +136,14 @@ pub fn nanosleep_idle() -> Outcome {
     no_leak(&before, false)
 }
 
+/// A one-shot setting: fire at `nsec` (from now, or absolute).
+fn once(nsec: u64) -> Itimer {
+    Itimer {
+        nsec,
+        interval_nsec: 0,
+    }
+}
+
 /// A channel of this process and a connection to it, for pulses.
 fn own_channel() -> Result<(i32, i32), Why> {
     let chid = ok!(ChannelCreate(0));
@@ -211,11 +219,7 @@ pub fn timer_pulse_periodic() -> Outcome {
     ));
     let now = ok!(libqsoe::time::ClockTime(CLOCK_REALTIME));
     let start = monotonic_ns();
-    let at = Itimer {
-        nsec: now + 20 * MS,
-        interval_nsec: 0,
-    };
-    ok!(TimerSettime(real, TIMER_ABSTIME, &at));
+    ok!(TimerSettime(real, TIMER_ABSTIME, &once(now + 20 * MS)));
     let (code, _) = pulse(chid)?;
     let took = monotonic_ns() - start;
     if code != 6 || !(19 * MS..20 * MS + LATE_NS).contains(&took) {
@@ -277,14 +281,7 @@ pub fn msgreceive_timeout() -> Outcome {
         CLOCK_MONOTONIC,
         &SigEvent::pulse(coid, -1, 4, 0)
     ));
-    ok!(TimerSettime(
-        timer,
-        0,
-        &Itimer {
-            nsec: 80 * MS,
-            interval_nsec: 0
-        }
-    ));
+    ok!(TimerSettime(timer, 0, &once(80 * MS)));
     if pulse(chid)?.0 != 4 {
         fail!("the timer's pulse was not received");
     }
@@ -305,14 +302,7 @@ pub fn timer_cycles_10000() -> Outcome {
             CLOCK_MONOTONIC,
             &SigEvent::pulse(coid, -1, 2, i)
         ));
-        ok!(TimerSettime(
-            id,
-            0,
-            &Itimer {
-                nsec: 1_000,
-                interval_nsec: 0
-            }
-        ));
+        ok!(TimerSettime(id, 0, &once(1_000)));
         let (code, value) = pulse(chid)?;
         if (code, value) != (2, i) {
             fail!("cycle {i}: pulse {code} {value}");
