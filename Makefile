@@ -27,6 +27,9 @@ HARNESS      := cargo run --quiet --release -p qemu-harness --
 MANIFEST     ?= manifests/default.toml
 USERLAND_DIR := $(CURDIR)/target/$(TARGET)/userland
 ARCHIVE      := $(BUILD)/archive.cpio
+# The board's device tree, as QEMU gives it to the guest: the archive
+# tool checks the devices the manifest grants against it.
+DEVICE_TREE  := $(BUILD)/board.dtb
 
 # The kernel build the ABI drift test compares our bindings with.
 export QSOE_KERNEL_BUILD := $(DEBUG_KERNEL)
@@ -79,9 +82,14 @@ userland:
 
 # The userland programs the manifest names, packed into the CPIO archive
 # taskman embeds.
-archive: userland
+archive: userland $(DEVICE_TREE)
 	cargo run --quiet --release -p qsoe-archive -- pack \
-	  --manifest $(MANIFEST) --bin-dir $(USERLAND_DIR) --out $(ARCHIVE)
+	  --manifest $(MANIFEST) --bin-dir $(USERLAND_DIR) --out $(ARCHIVE) \
+	  --device-tree $(DEVICE_TREE)
+
+$(DEVICE_TREE): cmake/platform.conf
+	@mkdir -p $(BUILD)
+	$(HARNESS) device-tree $@
 
 # Taskman and the loader for kernel flavour $(1) (built in $(2)), built in
 # target directory $(3), copied to image $(4).

@@ -14,6 +14,8 @@ mod message;
 #[cfg(any(test, target_arch = "riscv64"))]
 mod message_store;
 #[cfg(target_arch = "riscv64")]
+pub mod mman;
+#[cfg(target_arch = "riscv64")]
 pub mod name;
 #[cfg(target_arch = "riscv64")]
 pub mod neutrino;

@@ -23,6 +23,7 @@ mod device;
 mod event;
 mod files;
 mod heap;
+mod interrupt;
 mod kernel_error;
 mod objects;
 mod passive;
@@ -101,6 +102,17 @@ pub struct Taskman {
     /// How far frames have been taken from each device untyped (by its
     /// slot): `device::frame_at` goes on from there.
     pub device_marks: alloc::collections::BTreeMap<CPtr, u64>,
+    /// Every device page's frame, by physical address, made once.
+    pub device_frames: alloc::collections::BTreeMap<u64, sel4::Frame>,
+    /// Device pages taskman drives itself (the RTC, the power-off
+    /// register): never granted.
+    pub kept_pages: Vec<u64>,
+    /// The devices the manifest may grant (`device::start`).
+    pub devices: taskman_core::devices::DeviceTable,
+    /// Interrupts processes attached.
+    pub interrupts: interrupt::InterruptTable,
+    /// The notification bound to taskman's thread (`interrupt`).
+    pub notification: Option<CPtr>,
 }
 
 impl Taskman {
@@ -163,6 +175,11 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         paths: path::boot_table(),
         timers: timer::TimerService::default(),
         device_marks: alloc::collections::BTreeMap::new(),
+        device_frames: alloc::collections::BTreeMap::new(),
+        kept_pages: Vec::new(),
+        devices: Default::default(),
+        interrupts: Default::default(),
+        notification: None,
     };
     if let Err(e) = console::attach_uart(&mut tm) {
         println!("taskman: no UART for the console ({e:?})");
@@ -175,6 +192,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
     replies::stock(&mut tm);
     power::map_finisher(&mut tm);
     timer::start(&mut tm);
+    device::start(&mut tm);
     let (agents, started) = core_agents::CoreAgents::start(&mut tm);
     tm.agents = agents;
     match started {

@@ -41,7 +41,7 @@ fn finisher(tm: &mut Taskman) -> Result<u64, Error> {
         .boot
         .device_address(&["sifive,test1", "sifive,test0"])
         .ok_or(Error::InvalidArgument { which: 0 })?;
-    let frame = device::frame_at(tm, paddr)?;
+    let frame = device::keep_frame(tm, paddr)?;
     tm.window.map(&mut tm.objects, frame, CapRights::READ_WRITE)
 }
 

@@ -96,6 +96,8 @@ pub struct Process {
     pub direct: crate::bulk::DirectMap,
     /// The object-CNode slots of its page tables not mapped yet.
     tables: Range<u64>,
+    /// Its device registers, mapped (`device`).
+    pub devices: crate::device::DeviceMaps,
 }
 
 /// A process's side of QNX IPC, as taskman keeps it.
@@ -380,6 +382,7 @@ fn perform_spawn(
         demand: new.demand,
         frames_base: partial.frames_base,
         tables: partial.tables,
+        devices: Default::default(),
     };
     let inserted = tm.processes.insert(parent, process);
     debug_assert_eq!(inserted, Some(new.pid));

@@ -7,8 +7,8 @@ use crate::calls::{self, Via};
 use crate::heap::Headroom;
 use crate::process::{self, Process, SpawnRequest};
 use crate::{
-    bulk, channel, connection, event, files, passive, path, process_threads, replies, ticker,
-    timer, Taskman,
+    bulk, channel, connection, device, event, files, interrupt, passive, path, process_threads,
+    replies, ticker, timer, Taskman,
 };
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EBADF, EBUSY, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ESRVRFAULT};
@@ -55,10 +55,15 @@ pub fn serve(tm: &mut Taskman) -> i32 {
 }
 
 fn handle(tm: &mut Taskman, msg: Received) {
-    // The alarm's notification, bound to taskman's thread: not a message,
-    // nobody to reply to.
-    if msg.badge & timer::ALARM_BADGE != 0 {
-        timer::alarm(tm);
+    // The notification bound to taskman's thread (the alarm, interrupts):
+    // not a message, nobody to reply to.
+    if msg.badge & (timer::ALARM_BADGE | interrupt::BADGES) != 0 {
+        if msg.badge & interrupt::BADGES != 0 {
+            interrupt::fired(tm, msg.badge & interrupt::BADGES);
+        }
+        if msg.badge & timer::ALARM_BADGE != 0 {
+            timer::alarm(tm);
+        }
         return;
     }
     if msg.badge == ticker::SWEEP_BADGE {
@@ -392,6 +397,27 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
         r @ (Request::PathAttach { .. }
         | Request::PathDetach { .. }
         | Request::PathResolve { .. }) => Answer::Reply(path::request(tm, pid, r)?),
+        Request::DeviceFind { index, compatible } => {
+            Answer::Reply(device::find(tm, compatible, index)?.to_vec())
+        }
+        Request::MmapDevice { paddr, len, prot } => {
+            Answer::Reply(alloc::vec![device::map(tm, pid, paddr, len, prot)?])
+        }
+        Request::MunmapDevice { vaddr } => {
+            device::unmap(tm, pid, vaddr)?;
+            Answer::Reply(Vec::new())
+        }
+        Request::InterruptAttach { irq, event } => {
+            Answer::Reply(alloc::vec![interrupt::attach(tm, pid, irq, event)? as Word])
+        }
+        Request::InterruptUnmask { id } => {
+            interrupt::unmask(tm, pid, id)?;
+            Answer::Reply(Vec::new())
+        }
+        Request::InterruptDetach { id } => {
+            interrupt::detach(tm, pid, id)?;
+            Answer::Reply(Vec::new())
+        }
         r @ (Request::Lease { .. }
         | Request::Unlease { .. }
         | Request::BulkRead(_)
@@ -486,6 +512,8 @@ pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
     };
     passive::forget_process(tm, &process);
     timer::forget_process(tm, pid);
+    interrupt::release(tm, pid);
+    device::release(tm, core::mem::take(&mut process.devices));
     process::release_objects(tm, &process);
     process_threads::destroy_all(tm, &mut process);
     bulk::release(tm, core::mem::take(&mut process.direct));

@@ -16,20 +16,21 @@
 //! two clocks never need to agree beyond their rate.
 
 use crate::calls::{Parked, Via};
-use crate::{clock, device, event, Taskman};
+use crate::{clock, device, event, interrupt, Taskman};
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EINVAL, ENOTSUP, ESRCH};
 use qsoe_abi::event::SigEvent;
 use qsoe_abi::time::{CLOCK_MONOTONIC, CLOCK_REALTIME, TIMER_ABSTIME};
 use qsoe_abi::Pid;
-use sel4::{Error, IrqControl, IrqHandler, Notification, Tcb};
+use sel4::{Error, IrqControl, IrqHandler, Notification};
 use sel4_root_task::println;
-use sel4_sys::{init_cap, object, CapRights, Word};
+use sel4_sys::{init_cap, CapRights, Word};
 use taskman_core::events;
 use taskman_core::timers::{Action, Fired, Timer, TimerId, Timers};
 
 /// The badge of the alarm's notification, bound to taskman's thread: no
-/// endpoint badge taskman mints has bit 60 (`TaskmanBadge`, `SWEEP_BADGE`).
+/// endpoint badge taskman mints has bit 60 (`TaskmanBadge`, `SWEEP_BADGE`),
+/// nor does an interrupt's (`interrupt::BADGES`).
 pub const ALARM_BADGE: Word = 1 << 60;
 
 /// Goldfish RTC registers (32 bits each). Reading `TIME_LOW` latches the
@@ -108,20 +109,15 @@ fn attach_rtc(tm: &mut Taskman) -> Result<Rtc, Error> {
     let paddr = tm.boot.device_address(&RTC).ok_or(missing)?;
     let irq = tm.boot.device_irq(&RTC).ok_or(missing)?;
     let page = paddr & !0xfff;
-    let frame = device::frame_at(tm, page)?;
+    let frame = device::keep_frame(tm, page)?;
     let vaddr = tm
         .window
         .map(&mut tm.objects, frame, CapRights::READ_WRITE)?;
-    let notification = tm.objects.create(object::NOTIFICATION, 0)?;
-    let badged = tm.objects.alloc_slot()?;
-    tm.objects
-        .slot(badged)
-        .mint(tm.objects.slot(notification), CapRights::WRITE, ALARM_BADGE)?;
+    let badged = interrupt::badged_notification(tm, ALARM_BADGE)?;
     let handler = tm.objects.alloc_slot()?;
     IrqControl(init_cap::IRQ_CONTROL).get(irq, tm.objects.slot(handler))?;
     let handler = IrqHandler(handler);
     handler.set_notification(Notification(badged))?;
-    Tcb(init_cap::TCB).bind_notification(Notification(notification))?;
     let rtc = Rtc {
         regs: (vaddr + (paddr - page)) as usize,
         handler,

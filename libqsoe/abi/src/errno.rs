@@ -19,6 +19,7 @@ pub const EACCES: Errno = Errno(13);
 pub const EFAULT: Errno = Errno(14);
 pub const EBUSY: Errno = Errno(16);
 pub const EEXIST: Errno = Errno(17);
+pub const ENODEV: Errno = Errno(19);
 pub const ENOTDIR: Errno = Errno(20);
 pub const EISDIR: Errno = Errno(21);
 pub const EINVAL: Errno = Errno(22);
@@ -48,6 +49,7 @@ impl Errno {
             ESRCH => "ESRCH",
             EINTR => "EINTR",
             EIO => "EIO",
+            ENODEV => "ENODEV",
             E2BIG => "E2BIG",
             ENOEXEC => "ENOEXEC",
             EBADF => "EBADF",

@@ -13,6 +13,13 @@
 //! pathname space (`attach` in the manifest): fields that start with `/`.
 //! Every process may attach under `NAME_PREFIX`, where `name_attach`
 //! puts its names.
+//!
+//! Devices a program may drive are fields `device=COMPATIBLE#INDEX`: the
+//! INDEX-th node of the device tree (in tree order) whose `compatible`
+//! list names COMPATIBLE, its registers and its interrupts. The distinct
+//! device fields of the whole file, in the order they first appear, are
+//! the system's grantable devices (`device_names`); a grant holds them as
+//! a bit set over that order (`Devices`).
 
 /// The archive file listing each program's abilities.
 pub const GRANTS_PATH: &str = "/etc/grants";
@@ -37,6 +44,89 @@ fn fields<'f>(file: &'f [u8], path: &'f [u8]) -> impl Iterator<Item = &'f [u8]> 
 pub fn has_line(file: &[u8], path: &[u8]) -> bool {
     file.split(|&b| b == b'\n')
         .any(|line| line.split(|&b| b == SEPARATOR).next() == Some(path))
+}
+
+/// The key of a device field.
+pub const DEVICE_KEY: &str = "device=";
+/// The most distinct devices one grants file can name (`Devices` bits).
+pub const MAX_DEVICES: usize = 32;
+
+/// A device field's compatible string and index.
+pub fn parse_device(field: &[u8]) -> Option<(&str, u32)> {
+    let value = field.strip_prefix(DEVICE_KEY.as_bytes())?;
+    let text = core::str::from_utf8(value).ok()?;
+    let (compatible, index) = text.rsplit_once('#')?;
+    if compatible.is_empty() {
+        return None;
+    }
+    Some((compatible, index.parse().ok()?))
+}
+
+/// The grantable devices: each distinct device field of a grants file,
+/// in the order they first appear, at most `MAX_DEVICES` (later ones
+/// grant nothing).
+pub struct DeviceNames<'f> {
+    names: [&'f [u8]; MAX_DEVICES],
+    len: usize,
+}
+
+impl<'f> DeviceNames<'f> {
+    pub fn of(file: &'f [u8]) -> Self {
+        let mut set = Self {
+            names: [&[]; MAX_DEVICES],
+            len: 0,
+        };
+        let all = file
+            .split(|&b| b == b'\n')
+            .flat_map(|line| line.split(|&b| b == SEPARATOR).skip(1));
+        for f in all.filter(|f| parse_device(f).is_some()) {
+            if set.position(f).is_none() && set.len < MAX_DEVICES {
+                set.names[set.len] = f;
+                set.len += 1;
+            }
+        }
+        set
+    }
+
+    /// The device fields, in bit order.
+    pub fn as_slice(&self) -> &[&'f [u8]] {
+        &self.names[..self.len]
+    }
+
+    /// The bit of device field `field`.
+    pub fn position(&self, field: &[u8]) -> Option<usize> {
+        self.as_slice().iter().position(|&n| n == field)
+    }
+}
+
+/// A set of grantable devices, by their place in `device_names`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Devices(u32);
+
+impl Devices {
+    pub const NONE: Self = Self(0);
+    pub const ALL: Self = Self(u32::MAX);
+
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    pub const fn from_bits(bits: u32) -> Self {
+        Self(bits)
+    }
+
+    /// Whether the set holds grantable device `index`.
+    pub fn contains(self, index: usize) -> bool {
+        index < MAX_DEVICES && self.0 & (1 << index) != 0
+    }
+
+    /// The devices `file` grants the program at `path`.
+    pub fn granted(file: &[u8], path: &[u8]) -> Self {
+        let names = DeviceNames::of(file);
+        fields(file, path)
+            .filter_map(|f| names.position(f))
+            .fold(Self::NONE, |set, i| Self(set.0 | 1 << i))
+    }
 }
 
 /// The path prefixes `file` grants the program at `path`.
@@ -163,6 +253,7 @@ impl Limits {
 pub struct Grant {
     pub abilities: Abilities,
     pub limits: Limits,
+    pub devices: Devices,
 }
 
 impl Grant {
@@ -170,6 +261,7 @@ impl Grant {
     pub const ALL: Self = Self {
         abilities: Abilities::ALL,
         limits: Limits::MAX,
+        devices: Devices::ALL,
     };
 
     /// What `file` grants the program at `path`. A program without a line
@@ -179,11 +271,13 @@ impl Grant {
             return Self {
                 abilities: Abilities::DEFAULT,
                 limits: Limits::DEFAULT,
+                devices: Devices::NONE,
             };
         }
         Self {
             abilities: Abilities::granted(file, path),
             limits: Limits::granted(file, path),
+            devices: Devices::granted(file, path),
         }
     }
 
@@ -192,6 +286,7 @@ impl Grant {
         Self {
             abilities: self.abilities.intersection(other.abilities),
             limits: self.limits.narrow(other.limits),
+            devices: Devices(self.devices.0 & other.devices.0),
         }
     }
 }
@@ -315,6 +410,7 @@ mod tests {
                 budget: 1 << 20,
                 ..Limits::MAX
             },
+            devices: Devices::from_bits(0b10),
         };
         let child = Grant::ALL.narrow(parent);
         assert_eq!(child, parent);
@@ -328,6 +424,27 @@ mod tests {
         for (i, key) in Limits::KEYS.iter().enumerate() {
             assert!(Limits::MAX.get(i) >= Limits::DEFAULT.get(i), "{key}");
         }
+    }
+
+    #[test]
+    fn device_fields_name_grantable_devices_in_file_order() {
+        let file = b"/bin/a\x1fdevice=ns16550a#0\x1fcensus\n\
+                     /bin/b\x1fdevice=virtio,mmio#3\x1fdevice=ns16550a#0\n\
+                     /bin/c\x1fdevice=#1\x1fdevice=x#y";
+        assert_eq!(
+            DeviceNames::of(file).as_slice(),
+            [&b"device=ns16550a#0"[..], b"device=virtio,mmio#3"]
+        );
+        assert_eq!(Devices::granted(file, b"/bin/a").bits(), 0b01);
+        assert_eq!(Devices::granted(file, b"/bin/b").bits(), 0b11);
+        assert_eq!(Devices::granted(file, b"/bin/c"), Devices::NONE);
+        assert_eq!(
+            parse_device(b"device=virtio,mmio#3"),
+            Some(("virtio,mmio", 3))
+        );
+        assert!(!Devices::ALL.contains(MAX_DEVICES));
+        let g = Grant::granted(file, b"/bin/b").narrow(Grant::granted(file, b"/bin/a"));
+        assert_eq!(g.devices.bits(), 0b01);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! ```text
 //! 0x0000_0000 .. 0x0000_1000   never mapped: NULL dereferences fault
 //! 0x0000_1000 .. PROGRAM_END   the program's ELF segments
+//! DEVICE_AREA                  device registers (`mmap_device_memory`), 2 MiB
 //! THREAD_AREA                  a guard page, the first thread's stack pages,
 //!                              its thread page; then each further thread's
 //!                              guard page, stack pages and thread page
@@ -25,8 +26,13 @@ const PAGE: u64 = 0x1000;
 /// The first address a program may occupy.
 pub const PROGRAM_START: u64 = 0x1000;
 /// The end of the range a program's segments may occupy: where the
-/// thread area starts, the last 2 MiB of the first GiB.
-pub const PROGRAM_END: u64 = THREAD_AREA;
+/// device area starts, 2 MiB below the thread area.
+pub const PROGRAM_END: u64 = DEVICE_AREA;
+/// Where taskman maps the device registers a process asks for: the 2 MiB
+/// below the thread area, one page table of its own.
+pub const DEVICE_AREA: u64 = THREAD_AREA - 0x20_0000;
+/// Pages in the device area.
+pub const DEVICE_AREA_PAGES: u64 = 0x20_0000 / PAGE;
 const THREAD_AREA: u64 = 0x3fe0_0000;
 /// Pages of stack of the first thread below its thread page.
 pub const STACK_PAGES: u64 = 16;

@@ -14,6 +14,7 @@ pub mod grants;
 pub mod iomsg;
 pub mod ipc;
 pub mod layout;
+pub mod mman;
 pub mod path;
 pub mod signal;
 pub mod suite;

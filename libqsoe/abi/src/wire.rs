@@ -13,7 +13,7 @@
 
 use crate::errno::{Errno, E2BIG, EINVAL, ENOSYS};
 use crate::event::SigEvent;
-use crate::grants::{Abilities, Grant, Limits};
+use crate::grants::{Abilities, Devices, Grant, Limits};
 use crate::ipc::Pulse;
 use crate::Pid;
 
@@ -64,6 +64,12 @@ pub mod op {
     pub const TIMER_WAKE: u64 = TAG | 34;
     pub const SLEEP: u64 = TAG | 35;
     pub const THREAD_CONSUMED: u64 = TAG | 36;
+    pub const DEVICE_FIND: u64 = TAG | 37;
+    pub const MMAP_DEVICE: u64 = TAG | 38;
+    pub const MUNMAP_DEVICE: u64 = TAG | 39;
+    pub const INTERRUPT_ATTACH: u64 = TAG | 40;
+    pub const INTERRUPT_UNMASK: u64 = TAG | 41;
+    pub const INTERRUPT_DETACH: u64 = TAG | 42;
 }
 
 /// Where `op::REPLY` carries its reply object and thread.
@@ -101,7 +107,8 @@ pub fn needs_thread(label: u64) -> bool {
 
 /// Words before the strings of a spawn request: core, block size, argc,
 /// envc, string bytes, then the grant to narrow the child's to: abilities
-/// and each of `Limits::KEYS`.
+/// (low half) and devices (high half) in one word, then each of
+/// `Limits::KEYS`.
 const SPAWN_HEADER: usize = 6 + Limits::KEYS.len();
 /// The most string bytes a spawn request can carry.
 pub const SPAWN_MAX_BYTES: usize = (MAX_WORDS - SPAWN_HEADER) * 8;
@@ -232,6 +239,40 @@ pub enum Request<'a> {
     /// scheduling context.
     ThreadConsumed {
         tid: i32,
+    },
+    /// Answers the first register window (address, size) and the first
+    /// interrupt (`NO_IRQ` if none) of the `index`-th grantable device
+    /// compatible with `compatible` (`ENODEV` if there is none).
+    DeviceFind {
+        index: u32,
+        compatible: &'a [u8],
+    },
+    /// `mmap_device_memory`: maps `len` bytes of registers at physical
+    /// `paddr` (of a device the caller is granted), readable and, with
+    /// `PROT_WRITE` in `prot`, writable; answers the address.
+    MmapDevice {
+        paddr: u64,
+        len: u64,
+        prot: u32,
+    },
+    /// `munmap_device_memory` of the mapping at `vaddr`.
+    MunmapDevice {
+        vaddr: u64,
+    },
+    /// `InterruptAttachEvent`: delivers `event` each time interrupt `irq`
+    /// (of a device the caller is granted) fires, masking it until
+    /// `InterruptUnmask`; answers the id.
+    InterruptAttach {
+        irq: u32,
+        event: SigEvent,
+    },
+    /// `InterruptUnmask` of attachment `id`.
+    InterruptUnmask {
+        id: i32,
+    },
+    /// `InterruptDetach` of attachment `id`.
+    InterruptDetach {
+        id: i32,
     },
     /// Starts a thread of the caller at `entry` with `function` and
     /// `argument` in a0 and a1 and its tid in a2; answers the tid.
@@ -461,6 +502,14 @@ pub fn encode_path_attach(
 pub fn encode_path_resolve(out: &mut [u64], path: &[u8]) -> Result<usize, Errno> {
     encode_path(out, &[], path)
 }
+
+/// Writes a `DEVICE_FIND` request's words into `out`; answers how many.
+pub fn encode_device_find(out: &mut [u64], index: u32, compatible: &[u8]) -> Result<usize, Errno> {
+    encode_path(out, &[index as u64], compatible)
+}
+
+/// `DEVICE_FIND`'s interrupt word for a device without one.
+pub const NO_IRQ: u64 = u64::MAX;
 
 fn encode_path(out: &mut [u64], head: &[u64], path: &[u8]) -> Result<usize, Errno> {
     if path.len() > PATH_MAX_BYTES {
@@ -693,6 +742,29 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
         op::PATH_RESOLVE => Ok(Request::PathResolve {
             path: take_path(words, 1)?,
         }),
+        op::DEVICE_FIND => Ok(Request::DeviceFind {
+            index: uint(words, 0)?,
+            compatible: take_path(words, 2)?,
+        }),
+        op::MMAP_DEVICE => Ok(Request::MmapDevice {
+            paddr: word(words, 0)?,
+            len: word(words, 1)?,
+            prot: uint(words, 2)?,
+        }),
+        op::MUNMAP_DEVICE => Ok(Request::MunmapDevice {
+            vaddr: word(words, 0)?,
+        }),
+        op::INTERRUPT_ATTACH => Ok(Request::InterruptAttach {
+            irq: uint(words, 0)?,
+            event: SigEvent::from_words([
+                word(words, 1)?,
+                word(words, 2)?,
+                word(words, 3)?,
+                word(words, 4)?,
+            ])?,
+        }),
+        op::INTERRUPT_UNMASK => Ok(Request::InterruptUnmask { id: int(words, 0)? }),
+        op::INTERRUPT_DETACH => Ok(Request::InterruptDetach { id: int(words, 0)? }),
         _ => Err(ENOSYS),
     }
 }
@@ -706,10 +778,12 @@ fn decode_spawn(words: &[u64]) -> Result<Spawn<'_>, Errno> {
     let argc = usize::try_from(word(words, 2)?).map_err(|_| EINVAL)?;
     let envc = usize::try_from(word(words, 3)?).map_err(|_| EINVAL)?;
     let len = usize::try_from(word(words, 4)?).map_err(|_| EINVAL)?;
-    let abilities = u32::try_from(word(words, 5)?).map_err(|_| EINVAL)?;
+    // Abilities in the low half, devices in the high half.
+    let powers = word(words, 5)?;
     let limit = |i: usize| word(words, 6 + i);
     let grant = Grant {
-        abilities: Abilities::from_bits(abilities),
+        abilities: Abilities::from_bits(powers as u32),
+        devices: Devices::from_bits((powers >> 32) as u32),
         limits: Limits {
             budget: limit(0)?,
             threads: limit(1)?,
@@ -776,7 +850,7 @@ pub fn encode_spawn<'a, 'e>(
         argc,
         envc,
         len as u64,
-        grant.abilities.bits() as u64,
+        grant.abilities.bits() as u64 | (grant.devices.bits() as u64) << 32,
         l.budget,
         l.threads,
         l.channels,
@@ -1003,6 +1077,7 @@ mod tests {
             threads: 3,
             ..Limits::MAX
         },
+        devices: Devices::from_bits(0x8000_0001),
     };
 
     fn spawn_words(path: &[u8], argv: &[&[u8]], envp: &[&[u8]]) -> Vec<u64> {
@@ -1202,6 +1277,50 @@ mod tests {
             Ok(Request::ThreadConsumed { tid: 1 })
         );
         assert_eq!(decode(op::TIMER_DESTROY, &[]), Err(EINVAL));
+    }
+
+    #[test]
+    fn device_requests_decode() {
+        let mut out = [0; MAX_WORDS];
+        let n = encode_device_find(&mut out, 3, b"virtio,mmio").unwrap();
+        assert_eq!(
+            decode(op::DEVICE_FIND, &out[..n]),
+            Ok(Request::DeviceFind {
+                index: 3,
+                compatible: b"virtio,mmio"
+            })
+        );
+        assert_eq!(decode(op::DEVICE_FIND, &out[..1]), Err(EINVAL));
+        assert_eq!(
+            decode(op::MMAP_DEVICE, &[0x1000_0000, 0x100, 3]),
+            Ok(Request::MmapDevice {
+                paddr: 0x1000_0000,
+                len: 0x100,
+                prot: 3
+            })
+        );
+        assert_eq!(decode(op::MMAP_DEVICE, &[1, 2]), Err(EINVAL));
+        let e = SigEvent::pulse(3, 10, 20, 30).to_words();
+        assert_eq!(
+            decode(op::INTERRUPT_ATTACH, &[10, e[0], e[1], e[2], e[3]]),
+            Ok(Request::InterruptAttach {
+                irq: 10,
+                event: SigEvent::pulse(3, 10, 20, 30)
+            })
+        );
+        assert_eq!(
+            decode(op::INTERRUPT_ATTACH, &[1 << 40, e[0], e[1], e[2], e[3]]),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            decode(op::INTERRUPT_UNMASK, &[2]),
+            Ok(Request::InterruptUnmask { id: 2 })
+        );
+        assert_eq!(decode(op::INTERRUPT_DETACH, &[]), Err(EINVAL));
+        assert_eq!(
+            decode(op::MUNMAP_DEVICE, &[7]),
+            Ok(Request::MunmapDevice { vaddr: 7 })
+        );
     }
 
     #[test]

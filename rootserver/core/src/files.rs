@@ -267,7 +267,7 @@ impl ProcInfo<'_> {
                 .map(|(n, _)| *n)
                 .collect();
             text.push_str(&names.join(","));
-            text.push('\n');
+            text.push_str(&alloc::format!(" devices={:#x}\n", grant.devices.bits()));
         }
         text.into_bytes()
     }
@@ -378,6 +378,7 @@ mod tests {
                     threads: 3,
                     ..Limits::DEFAULT
                 },
+                devices: qsoe_abi::grants::Devices::from_bits(0b101),
             }),
             ..Default::default()
         }
@@ -389,7 +390,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             last,
-            "grant budget=16777216 threads=3 channels=16 connections=128 children=16 abilities=census,spawn"
+            "grant budget=16777216 threads=3 channels=16 connections=128 children=16 abilities=census,spawn devices=0x5"
         );
     }
 }

@@ -13,10 +13,11 @@ use crate::Error;
 
 /// How to use the tool, printed for `--help` and after a usage error.
 pub const USAGE: &str = "\
-usage: qsoe-archive pack --manifest M --bin-dir D --out F
+usage: qsoe-archive pack --manifest M --bin-dir D --out F [--device-tree T]
        qsoe-archive deps --manifest M --bin-dir D
 
 pack  writes the boot archive for manifest M to F, taking `bin` programs from D
+      and checking the devices programs are granted against device tree T (a DTB)
 deps  prints the manifest and every program file it names, one per line
 ";
 
@@ -27,6 +28,7 @@ pub enum Command {
         manifest: PathBuf,
         bin_dir: PathBuf,
         out: PathBuf,
+        device_tree: Option<PathBuf>,
     },
     Deps {
         manifest: PathBuf,
@@ -74,14 +76,18 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, S
         manifest,
         bin_dir,
         out,
+        device_tree,
     } = options;
     match verb.to_str() {
         Some("pack") => Ok(Command::Pack {
             manifest: required(manifest, "--manifest")?,
             bin_dir: required(bin_dir, "--bin-dir")?,
             out: required(out, "--out")?,
+            device_tree,
         }),
-        Some("deps") if out.is_some() => Err("deps takes no --out".into()),
+        Some("deps") if out.is_some() || device_tree.is_some() => {
+            Err("deps takes no --out or --device-tree".into())
+        }
         Some("deps") => Ok(Command::Deps {
             manifest: required(manifest, "--manifest")?,
             bin_dir: required(bin_dir, "--bin-dir")?,
@@ -96,6 +102,7 @@ struct Options {
     manifest: Option<PathBuf>,
     bin_dir: Option<PathBuf>,
     out: Option<PathBuf>,
+    device_tree: Option<PathBuf>,
 }
 
 impl Options {
@@ -104,6 +111,7 @@ impl Options {
             Some("--manifest") => &mut self.manifest,
             Some("--bin-dir") => &mut self.bin_dir,
             Some("--out") => &mut self.out,
+            Some("--device-tree") => &mut self.device_tree,
             _ => return Err(format!("unknown option {flag:?}")),
         };
         match slot.replace(value) {
@@ -124,8 +132,10 @@ pub fn run(command: &Command) -> Result<String, String> {
             manifest,
             bin_dir,
             out,
+            device_tree,
         } => {
-            let archive = crate::pack(manifest, bin_dir).map_err(|e| in_manifest(manifest, e))?;
+            let archive = crate::pack(manifest, bin_dir, device_tree.as_deref())
+                .map_err(|e| in_manifest(manifest, e))?;
             write_atomically(out, &archive.bytes).map_err(|e| e.to_string())?;
             Ok(format!(
                 "archive: {} ({} entries, {} bytes)\n",
@@ -203,6 +213,7 @@ mod tests {
                 manifest: "m.toml".into(),
                 bin_dir: "bin".into(),
                 out: "a.cpio".into(),
+                device_tree: None,
             })
         );
         assert_eq!(
@@ -233,7 +244,7 @@ mod tests {
             (&["deps", "--bin-dir", "b"], "missing --manifest"),
             (
                 &["deps", "--manifest", "m", "--bin-dir", "b", "--out", "o"],
-                "deps takes no --out",
+                "deps takes no --out or --device-tree",
             ),
             (
                 &["pack", "--manifest", "m", "--manifest", "n"],

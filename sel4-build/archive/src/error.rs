@@ -66,6 +66,16 @@ pub enum Problem {
     BadPrefix(String),
     /// A program lists an `attach` prefix twice.
     RepeatedPrefix(String),
+    /// A `devices` entry is not `COMPATIBLE` or `COMPATIBLE#INDEX`.
+    BadDevice(String),
+    /// A program lists a device twice.
+    RepeatedDevice(String),
+    /// The device tree has no such device (or it has no registers).
+    UnknownDevice { compatible: String, index: u32 },
+    /// Programs name devices, but no device tree was given to check them.
+    NoDeviceTree,
+    /// The device tree file does not parse.
+    BadDeviceTree { path: PathBuf, reason: String },
     /// An init command's program is not a `[[program]]` of the manifest.
     UnknownProgram(String),
     /// An init argument contains a byte its encoding cannot carry.
@@ -141,6 +151,16 @@ impl fmt::Display for Problem {
                 "attach prefix {p:?} must be `/` or an absolute path of names, without `.`, `..`, empty names or a trailing `/`"
             ),
             Self::RepeatedPrefix(p) => write!(f, "attach prefix {p:?} is listed twice"),
+            Self::BadDevice(d) => write!(f, "device {d:?} is not COMPATIBLE or COMPATIBLE#INDEX"),
+            Self::RepeatedDevice(d) => write!(f, "device {d:?} is listed twice"),
+            Self::UnknownDevice { compatible, index } => write!(
+                f,
+                "the device tree has no device {compatible:?} #{index} with registers"
+            ),
+            Self::NoDeviceTree => write!(f, "names devices, but no --device-tree was given to check them against"),
+            Self::BadDeviceTree { path, reason } => {
+                write!(f, "device tree {}: {reason}", path.display())
+            }
             Self::UnknownProgram(path) => write!(f, "{path:?} is not a [[program]] path"),
             Self::ForbiddenByte { arg, byte } => {
                 write!(f, "argument {arg:?} contains byte {byte:#04x}, which init's command file cannot carry")

@@ -54,6 +54,7 @@
 
 pub mod archive;
 pub mod cli;
+pub mod devices;
 mod error;
 pub mod init_script;
 pub mod manifest;
@@ -76,9 +77,25 @@ pub fn read_manifest(path: &Path) -> Result<Manifest, Error> {
     Manifest::parse(&text)
 }
 
-/// Builds the archive for the manifest at `manifest_path`.
-pub fn pack(manifest_path: &Path, bin_dir: &Path) -> Result<Archive, Error> {
+/// Builds the archive for the manifest at `manifest_path`, its devices
+/// checked against the device tree (a DTB file) at `device_tree`.
+pub fn pack(
+    manifest_path: &Path,
+    bin_dir: &Path,
+    device_tree: Option<&Path>,
+) -> Result<Archive, Error> {
     let manifest = read_manifest(manifest_path)?;
+    let tree = device_tree
+        .map(|path| {
+            fs::read(path)
+                .map(|bytes| (path, bytes))
+                .map_err(|source| Error::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+        })
+        .transpose()?;
+    devices::check(&manifest, tree.as_ref().map(|(p, b)| (*p, b.as_slice())))?;
     let entries = entries(&manifest, &Sources::new(manifest_path, bin_dir))?;
     archive::write(entries)
 }

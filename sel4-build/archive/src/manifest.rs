@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Problem};
 use crate::init_script;
-use qsoe_abi::grants::{Abilities, Limits, GRANTS_PATH};
+use qsoe_abi::grants::{Abilities, Limits, DEVICE_KEY, GRANTS_PATH};
 
 /// The path taskman starts first; a manifest without it cannot boot.
 pub const INIT_PATH: &str = "/sbin/init";
@@ -45,6 +45,10 @@ pub struct Program {
     /// Path prefixes its processes may attach in the pathname space
     /// (`qsoe_abi::grants::prefixes`), each a normalised absolute path.
     pub attach: Vec<String>,
+    /// Devices its processes may drive: a device-tree `compatible` string
+    /// and which of the nodes compatible with it (0 for the first), each
+    /// listed once; `devices::check` finds them in the device tree.
+    pub devices: Vec<(String, u32)>,
 }
 
 /// Where a program's file comes from.
@@ -98,6 +102,8 @@ struct RawProgram {
     abilities: Option<Vec<String>>,
     #[serde(default)]
     attach: Vec<String>,
+    #[serde(default)]
+    devices: Vec<String>,
     budget: Option<Size>,
     threads: Option<u64>,
     channels: Option<u64>,
@@ -226,6 +232,11 @@ impl Manifest {
                 fields.extend(p.abilities.iter().cloned());
                 fields.extend(p.limits.iter().map(|(k, v)| format!("{k}={v}")));
                 fields.extend(p.attach.iter().cloned());
+                fields.extend(
+                    p.devices
+                        .iter()
+                        .map(|(c, i)| format!("{DEVICE_KEY}{c}#{i}")),
+                );
                 fields.join(&sep)
             })
             .collect();
@@ -271,6 +282,15 @@ impl Program {
                 ));
             }
         }
+        let mut devices: Vec<(String, u32)> = Vec::new();
+        for text in &raw.devices {
+            let device = parse_device(text)
+                .ok_or_else(|| Error::entry(&label, Problem::BadDevice(text.clone())))?;
+            if devices.contains(&device) {
+                return Err(Error::entry(&label, Problem::RepeatedDevice(text.clone())));
+            }
+            devices.push(device);
+        }
         Ok(Self {
             path: raw.path,
             source,
@@ -278,6 +298,7 @@ impl Program {
             abilities,
             limits,
             attach: raw.attach,
+            devices,
         })
     }
 
@@ -321,6 +342,20 @@ fn raw_limits(raw: &RawProgram) -> Result<Vec<(&'static str, u64)>, Problem> {
 /// Whether `p` is `/` or an absolute path of real names with no trailing
 /// `/`, as the path manager keeps prefixes, and no byte the grants file
 /// uses as a separator.
+/// A manifest device, `COMPATIBLE` or `COMPATIBLE#INDEX`, with a
+/// compatible string of printable ASCII without `#`.
+fn parse_device(text: &str) -> Option<(String, u32)> {
+    let (compatible, index) = match text.split_once('#') {
+        Some((c, i)) if i.bytes().all(|b| b.is_ascii_digit()) => (c, i.parse().ok()?),
+        Some(_) => return None,
+        None => (text, 0),
+    };
+    let printable = compatible
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'#');
+    (printable && !compatible.is_empty()).then(|| (compatible.to_owned(), index))
+}
+
 fn is_normal_path(p: &str) -> bool {
     let Some(rest) = p.strip_prefix('/') else {
         return false;

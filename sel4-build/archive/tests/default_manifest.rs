@@ -22,7 +22,7 @@ fn default_manifest() -> PathBuf {
     .collect()
 }
 
-const PROGRAMS: [(&str, &str); 19] = [
+const PROGRAMS: [(&str, &str); 21] = [
     ("/sbin/init", "init"),
     ("/bin/hello", "hello"),
     ("/bin/true", "true"),
@@ -37,6 +37,8 @@ const PROGRAMS: [(&str, &str); 19] = [
     ("/bin/greedy-small", "greedy"),
     ("/bin/greedy-budget", "greedy"),
     ("/bin/greedy-none", "greedy"),
+    ("/bin/dev-probe", "dev-probe"),
+    ("/bin/dev-probe-none", "dev-probe"),
     ("/bin/qsoe-test", "qsoe-test"),
     ("/bin/resmgr-peer", "resmgr-peer"),
     ("/bin/resmgr-peer-ungranted", "resmgr-peer"),
@@ -84,7 +86,9 @@ fn default_manifest_packs_once_its_programs_exist() {
     let bin_dir = scratch("default-manifest-bin");
     let bins: Vec<&str> = PROGRAMS.iter().map(|&(_, bin)| bin).collect();
     write_programs(&bin_dir, &bins);
-    let archive = pack(&default_manifest(), &bin_dir).unwrap();
+    let tree = bin_dir.join("board.dtb");
+    std::fs::write(&tree, common::device_tree::virt()).unwrap();
+    let archive = pack(&default_manifest(), &bin_dir, Some(&tree)).unwrap();
 
     let entries: Vec<(&str, &[u8])> = cpio_reader::iter_files(&archive.bytes)
         .map(|e| (e.name().trim_end_matches('\0'), e.file()))

@@ -74,7 +74,7 @@ fn read_back(bytes: &[u8]) -> Vec<(String, u32, u32, Vec<u8>)> {
 #[test]
 fn archive_round_trips() {
     let (manifest, bin_dir) = tree("pack-round-trip", MANIFEST);
-    let archive = pack(&manifest, &bin_dir).unwrap();
+    let archive = pack(&manifest, &bin_dir, None).unwrap();
     let entries = read_back(&archive.bytes);
     assert_eq!(archive.entries, entries.len());
 
@@ -124,8 +124,8 @@ fn archive_round_trips() {
 #[test]
 fn same_manifest_same_bytes() {
     let (manifest, bin_dir) = tree("pack-determinism", MANIFEST);
-    let first = pack(&manifest, &bin_dir).unwrap().bytes;
-    let second = pack(&manifest, &bin_dir).unwrap().bytes;
+    let first = pack(&manifest, &bin_dir, None).unwrap().bytes;
+    let second = pack(&manifest, &bin_dir, None).unwrap().bytes;
     assert_eq!(first, second);
 }
 
@@ -143,12 +143,12 @@ fn entry_order_in_the_manifest_does_not_matter() {
          [[program]]\npath = \"/bin/hello\"\nbin = \"hello\"\n",
     );
     assert_eq!(
-        pack(&reordered, &bin_dir).unwrap().bytes,
-        pack(&sorted, &bin_dir).unwrap().bytes
+        pack(&reordered, &bin_dir, None).unwrap().bytes,
+        pack(&sorted, &bin_dir, None).unwrap().bytes
     );
     assert_ne!(
-        pack(&manifest, &bin_dir).unwrap().bytes,
-        pack(&sorted, &bin_dir).unwrap().bytes
+        pack(&manifest, &bin_dir, None).unwrap().bytes,
+        pack(&sorted, &bin_dir, None).unwrap().bytes
     );
 }
 
@@ -163,7 +163,7 @@ fn elf_paths_resolve_against_the_manifest_directory() {
     let listed = deps(&manifest, &bin_dir).unwrap();
     let foreign = manifest.parent().unwrap().join("../elsewhere/foreign");
     assert!(listed.contains(&foreign), "{listed:?}");
-    assert!(pack(&manifest, &bin_dir).is_ok());
+    assert!(pack(&manifest, &bin_dir, None).is_ok());
 
     let absolute = manifest
         .parent()
@@ -174,7 +174,7 @@ fn elf_paths_resolve_against_the_manifest_directory() {
     let text = MANIFEST.replace("../elsewhere/foreign", absolute.to_str().unwrap());
     fs::write(&manifest, text).unwrap();
     assert!(deps(&manifest, &bin_dir).unwrap().contains(&absolute));
-    assert!(pack(&manifest, &bin_dir).is_ok());
+    assert!(pack(&manifest, &bin_dir, None).is_ok());
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn deps_lists_the_manifest_and_each_program_file_once() {
 fn pack_error(name: &str, damage: impl FnOnce(&Path, &Path)) -> (String, Problem) {
     let (manifest, bin_dir) = tree(name, MANIFEST);
     damage(&manifest, &bin_dir);
-    match pack(&manifest, &bin_dir) {
+    match pack(&manifest, &bin_dir, None) {
         Err(Error::Entry { entry, problem }) => (entry, problem),
         other => panic!("expected an entry error, got {other:?}"),
     }
@@ -263,7 +263,7 @@ fn truncated_programs_skip_the_elf_check_but_must_be_shortened() {
     let (manifest, bin_dir) = tree("pack-truncate-not-elf", MANIFEST);
     let not_elf = vec![b'x'; 600];
     fs::write(bin_dir.join("true"), &not_elf).unwrap();
-    let archive = pack(&manifest, &bin_dir).unwrap();
+    let archive = pack(&manifest, &bin_dir, None).unwrap();
     let entries = read_back(&archive.bytes);
     let truncated = entries.iter().find(|e| e.0 == "bin/truncated-elf").unwrap();
     assert_eq!(truncated.3, &not_elf[..512]);
@@ -288,4 +288,71 @@ fn an_unreadable_manifest_is_reported() {
         Err(Error::Read { path, .. }) => assert_eq!(path, missing),
         other => panic!("expected a read error, got {other:?}"),
     }
+}
+
+#[test]
+fn devices_must_be_in_the_device_tree_and_land_in_the_grants_file() {
+    use common::device_tree::{device_tree, Device};
+    use qsoe_abi::grants::{DeviceNames, Devices};
+    let dir = scratch("pack-devices");
+    write_programs(&dir, &["init", "d"]);
+    let tree = dir.join("board.dtb");
+    let uart = Device {
+        compatible: &["ns16550a"],
+        reg: (0x1000_0000, 0x100),
+    };
+    let virtio = |at| Device {
+        compatible: &["virtio,mmio"],
+        reg: (at, 0x1000),
+    };
+    fs::write(
+        &tree,
+        device_tree(&[uart, virtio(0x1000_8000), virtio(0x1000_7000)]),
+    )
+    .unwrap();
+    let manifest_with = |devices: &str| {
+        let path = dir.join("manifest.toml");
+        fs::write(
+            &path,
+            format!(
+                "[[program]]\npath = \"/sbin/init\"\nbin = \"init\"\n\
+                 [[program]]\npath = \"/bin/d\"\nbin = \"d\"\ndevices = {devices}\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let good = manifest_with(r#"["ns16550a", "virtio,mmio#1"]"#);
+    let archive = pack(&good, &dir, Some(&tree)).unwrap();
+    let grants = cpio_reader::iter_files(&archive.bytes)
+        .find(|e| e.name().trim_end_matches('\0') == "etc/grants")
+        .unwrap()
+        .file()
+        .to_vec();
+    assert_eq!(
+        DeviceNames::of(&grants).as_slice(),
+        [&b"device=ns16550a#0"[..], b"device=virtio,mmio#1"]
+    );
+    assert_eq!(Devices::granted(&grants, b"/bin/d").bits(), 0b11);
+    for (devices, wanted) in [
+        (r#"["virtio,mmio#2"]"#, "\"virtio,mmio\" #2"),
+        (r#"["sifive,test0"]"#, "\"sifive,test0\" #0"),
+    ] {
+        let e = pack(&manifest_with(devices), &dir, Some(&tree)).unwrap_err();
+        assert!(e.to_string().contains(wanted), "{e}");
+    }
+    for bad in [
+        r##"["#1"]"##,
+        r##"["uart#x"]"##,
+        r#"["a b"]"#,
+        r##"["x", "x#0"]"##,
+    ] {
+        assert!(
+            pack(&manifest_with(bad), &dir, Some(&tree)).is_err(),
+            "{bad}"
+        );
+    }
+    let good = manifest_with(r#"["ns16550a"]"#);
+    let e = pack(&good, &dir, None).unwrap_err();
+    assert!(e.to_string().contains("--device-tree"), "{e}");
 }

@@ -26,10 +26,12 @@ usage:
   qemu-harness run <image> [--append TEXT]
   qemu-harness test <image> [--timeout SECS] [--append TEXT] [--log PATH] [--label NAME] [FILTER and other libtest options...]
   qemu-harness bench <image> [--exact] [--timeout SECS] [--append TEXT] [--log PATH]
+  qemu-harness device-tree <out>
 
 run    boots interactively (quit QEMU with Ctrl-A x)
 test   runs the in-guest suite and reports it like `cargo test`
 bench  runs the in-guest benchmarks and prints their `bench: ` lines
+device-tree  writes the board's device tree (a DTB) to <out>
 --exact    (bench) boots the exact kernel's image on its harts under -icount, where
            the guest's cycle counter counts instructions (qsoe.clock=instructions)
 --timeout  kills QEMU after SECS seconds (default 300)
@@ -75,6 +77,11 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    if let [mode, out] = args.as_slice() {
+        if mode == "device-tree" {
+            return device_tree(Path::new(out));
+        }
+    }
     let options = match parse(args) {
         Ok(options) => options,
         Err(message) => {
@@ -84,6 +91,24 @@ fn main() -> ExitCode {
     };
     match run(options) {
         Ok(code) => code,
+        Err(error) => {
+            eprintln!("qemu-harness: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn device_tree(out: &Path) -> ExitCode {
+    let launch = Launch::device_tree(out);
+    match launch.run_quiet() {
+        Ok(status) if status.success() && out.is_file() => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!(
+                "qemu-harness: `{launch}` did not write {}: {status}",
+                out.display()
+            );
+            ExitCode::FAILURE
+        }
         Err(error) => {
             eprintln!("qemu-harness: error: {error}");
             ExitCode::FAILURE

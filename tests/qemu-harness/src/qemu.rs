@@ -75,6 +75,23 @@ impl Launch {
         self
     }
 
+    /// Writes the board's device tree to `out` and exits: what the guest
+    /// will be given, for checking the manifest's device grants on the host.
+    pub fn device_tree(out: &Path) -> Self {
+        let mut machine = OsString::from(format!("{QEMU_MACHINE},dumpdtb="));
+        machine.push(out);
+        let launch = Self::board(out, Clock::Host);
+        let mut args = launch.args;
+        // The board's arguments without its image, the machine with the dump.
+        args.truncate(args.len() - 4);
+        args[1] = machine;
+        Launch {
+            program: launch.program,
+            args,
+        }
+        .with(&["-display", "none"])
+    }
+
     /// For a person: the serial console and QEMU's monitor on the terminal.
     pub fn interactive(image: &Path, append: Option<&str>) -> Self {
         let launch = Self::board(image, Clock::Host).with(&["-nographic"]);
@@ -117,6 +134,15 @@ impl Launch {
     /// Runs QEMU on the terminal until the user quits it.
     pub fn run_attached(&self) -> io::Result<ExitStatus> {
         self.command().status().map_err(|e| self.start_error(e))
+    }
+
+    /// Runs QEMU to its end with its output discarded.
+    pub fn run_quiet(&self) -> io::Result<ExitStatus> {
+        self.command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| self.start_error(e))
     }
 
     /// Runs QEMU with its console piped through `console`, calling `on_line`

@@ -37,6 +37,8 @@ macro_rules! fail {
 
 #[path = "qsoe_test/bulk.rs"]
 mod bulk;
+#[path = "qsoe_test/dev.rs"]
+mod dev;
 #[path = "qsoe_test/events.rs"]
 mod events;
 #[path = "qsoe_test/ipc.rs"]
@@ -156,6 +158,9 @@ const TESTS: &[(&str, Test)] = &[
         thread::process_end_takes_threads,
     ),
     ("leak::thread_cycles_1000", thread::thread_cycles_1000),
+    ("dev::grant_enforced", dev::grant_enforced),
+    ("dev::interrupt_delivered", dev::interrupt_delivered),
+    ("dev::irq_given_back", dev::irq_given_back),
     ("time::nanosleep_idle", time::nanosleep_idle),
     ("time::timer_pulse_periodic", time::timer_pulse_periodic),
     ("time::msgreceive_timeout", time::msgreceive_timeout),

@@ -2,6 +2,9 @@
 //! directories, so the tests need neither a cross toolchain nor built
 //! userland programs.
 
+#[allow(dead_code)]
+pub mod device_tree;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

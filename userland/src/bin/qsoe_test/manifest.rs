@@ -7,7 +7,7 @@
 use super::paths::read_file;
 use super::{census, expect_exit, no_leak, run, spawn, warm_up, Outcome, Why};
 use core::fmt::Write;
-use libqsoe::abi::grants::{Abilities, Grant, Limits};
+use libqsoe::abi::grants::{Abilities, Devices, Grant, Limits};
 use libqsoe::errno::{Errno, ENOMEM, EPERM};
 use libqsoe::fmt::FmtBuf;
 use libqsoe::signal::SIGKILL;
@@ -153,7 +153,11 @@ pub fn child_cannot_widen() -> Outcome {
     )?;
     // The spawn narrows too: threads, and abilities.
     let narrowed = |limits: Limits, abilities: Abilities| SpawnOptions {
-        grant: Grant { abilities, limits },
+        grant: Grant {
+            abilities,
+            limits,
+            devices: Devices::ALL,
+        },
         ..SpawnOptions::default()
     };
     let two = Limits {
@@ -190,7 +194,7 @@ pub fn child_cannot_widen() -> Outcome {
     let _ = taskman::kill(pid, SIGKILL);
     let _ = taskman::waitpid(pid, 0);
     let want =
-        b"grant budget=68719476736 threads=2 channels=16 connections=128 children=16 abilities=\n";
+        b"grant budget=68719476736 threads=2 channels=16 connections=128 children=16 abilities= devices=0x0\n";
     match read {
         Ok(n) if buf[..n].ends_with(want) => {}
         Ok(n) => fail!("{}: {:?}", path.as_str(), core::str::from_utf8(&buf[..n])),
