@@ -26,6 +26,8 @@ mod rt;
 #[cfg(target_arch = "riscv64")]
 mod side_channel;
 #[cfg(target_arch = "riscv64")]
+pub mod signal;
+#[cfg(target_arch = "riscv64")]
 pub mod taskman;
 #[cfg(target_arch = "riscv64")]
 mod this_thread;
@@ -40,7 +42,7 @@ pub mod fmt;
 #[cfg(target_arch = "riscv64")]
 pub use console::write_str;
 pub use qsoe_abi as abi;
-pub use qsoe_abi::{errno, signal, wait, Pid};
+pub use qsoe_abi::{errno, wait, Pid};
 #[cfg(target_arch = "riscv64")]
 pub use rt::{args, initial_sp};
 

@@ -122,13 +122,15 @@ pub fn waitpid(pid: Pid, options: u32) -> Result<(Pid, i32), Errno> {
     request(op::WAITPID, &[pid as i64 as Word, options as Word]).map(|r| (r[0] as Pid, r[1] as i32))
 }
 
-/// Sends `signal` to `pid` (the caller itself or one of its children); the
-/// process ends with that signal.
+/// `kill(pid, signal)`: sends `signal` to `pid`, the caller itself or one
+/// of its children (any process, with the signal ability). What it does
+/// is the target's disposition or the signal's default action; signal 0
+/// only checks that the caller may send one.
 pub fn kill(pid: Pid, signal: u32) -> Result<(), Errno> {
     request(op::KILL, &[pid as i64 as Word, signal as Word]).map(drop)
 }
 
-/// Blocks until a signal ends the process.
+/// Blocks the calling thread for good: until a signal ends the process.
 pub fn pause() -> Errno {
     request(op::PAUSE, &[]).err().unwrap_or(crate::errno::EINTR)
 }

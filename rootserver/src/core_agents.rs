@@ -34,6 +34,10 @@ mod op {
     /// Suspend a thread and delete its TCB: words `[root, tcb]`, the TCB
     /// cap's slot in the CSpace named by the root CNode cap.
     pub const RETIRE: Word = 2;
+    /// Suspend a thread: words `[tcb]`, a slot in taskman's CSpace.
+    pub const SUSPEND: Word = 3;
+    /// Resume a suspended thread: words `[tcb]`.
+    pub const RESUME: Word = 4;
 }
 
 /// What one agent reported at boot.
@@ -89,6 +93,33 @@ impl CoreAgents {
             self.ask(core, op::RETIRE, [root.0, tcb, 0, 0]).map(drop)
         } else {
             retire_here(root, tcb)
+        }
+    }
+
+    /// Suspends the thread of `tcb` that runs on `core` (a stop), on that
+    /// core.
+    pub fn suspend(&self, core: u64, tcb: Tcb) -> Result<(), Error> {
+        self.on_core(core, op::SUSPEND, tcb, Tcb::suspend)
+    }
+
+    /// Resumes the suspended thread of `tcb` that runs on `core`, on that
+    /// core: the kernel restarts it where it was, repeating the system
+    /// call it was blocked in.
+    pub fn resume(&self, core: u64, tcb: Tcb) -> Result<(), Error> {
+        self.on_core(core, op::RESUME, tcb, Tcb::resume)
+    }
+
+    fn on_core(
+        &self,
+        core: u64,
+        label: Word,
+        tcb: Tcb,
+        here: fn(Tcb) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if (core as usize) < self.agents.len() {
+            self.ask(core, label, [tcb.0, 0, 0, 0]).map(drop)
+        } else {
+            here(tcb)
         }
     }
 
@@ -158,6 +189,8 @@ extern "C" fn agent_main(endpoint: CPtr, reply: CPtr, tcb: CPtr) -> ! {
                 let [root, target, ..] = request.mrs;
                 retire_here(CNode(root), target).map(|()| [0; 4])
             }
+            op::SUSPEND => Tcb(request.mrs[0]).suspend().map(|()| [0; 4]),
+            op::RESUME => Tcb(request.mrs[0]).resume().map(|()| [0; 4]),
             _ => Err(Error::IllegalOperation),
         };
         let (label, words) = match result {

@@ -321,7 +321,9 @@ fn info(tm: &Taskman, pid: Pid) -> Vec<u8> {
         pid,
         parent: tm.processes.parent(pid).unwrap_or(0),
         path: &p.path,
-        state: if p.parked.is_some() {
+        state: if p.signals.stopped() {
+            "stopped"
+        } else if p.parked.is_some() {
             "blocked"
         } else {
             "running"

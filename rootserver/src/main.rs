@@ -34,6 +34,7 @@ mod process_threads;
 mod replies;
 mod selftest;
 mod server;
+mod signal;
 mod taskman_threads;
 mod thread_objects;
 mod ticker;

@@ -43,6 +43,8 @@ use taskman_core::elf_plan::{self, LoadPlan, PagePlan, TlsTemplate, PAGE_SIZE};
 use taskman_core::initial_stack::{self, StackImage};
 use taskman_core::leases::{Backing, LeaseTable, UserMemory};
 use taskman_core::policy;
+use taskman_core::processes::Wakeup;
+use taskman_core::signals::Signals;
 use taskman_core::spawn_plan::{self, object_slot as obj, Kind, PageFrame, SpawnPlan};
 use taskman_core::thread_page;
 use taskman_core::threads::ThreadTable;
@@ -98,6 +100,12 @@ pub struct Process {
     tables: Range<u64>,
     /// Its device registers, mapped (`device`).
     pub devices: crate::device::DeviceMaps,
+    /// What each signal does to it, which wait for its signal thread, and
+    /// whether it is stopped (`signal`).
+    pub signals: Signals,
+    /// Its signal thread, blocked in `SIGNAL_WAIT`: the tid and how to
+    /// answer it.
+    pub signal_waiter: Option<(i32, Parked)>,
 }
 
 /// A process's side of QNX IPC, as taskman keeps it.
@@ -383,6 +391,8 @@ fn perform_spawn(
         frames_base: partial.frames_base,
         tables: partial.tables,
         devices: Default::default(),
+        signals: Signals::default(),
+        signal_waiter: None,
     };
     let inserted = tm.processes.insert(parent, process);
     debug_assert_eq!(inserted, Some(new.pid));
@@ -863,4 +873,15 @@ pub fn release_objects(tm: &mut Taskman, process: &Process) {
         Some(process.asid_pool),
     );
     watch.lap(&mut tm.spawn_profile, SpawnPhase::Teardown);
+}
+
+/// Answers a parent whose `waitpid` a child's exit or stop satisfied.
+pub fn answer_waiter(tm: &mut Taskman, w: Wakeup) {
+    let Some(parent) = tm.processes.get_mut(w.parent) else {
+        return;
+    };
+    if let Some(held) = parent.parked.take() {
+        crate::calls::send(held, 0, &[w.reaped.pid as Word, w.reaped.status as Word]);
+        tm.replies.push(held);
+    }
 }

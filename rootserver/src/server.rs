@@ -6,23 +6,23 @@
 use crate::calls::{self, Via};
 use crate::heap::Headroom;
 use crate::process::{self, Process, SpawnRequest};
+use crate::signal::Outcome;
 use crate::{
     bulk, channel, connection, device, event, files, interrupt, passive, path, process_threads,
-    replies, ticker, timer, Taskman,
+    replies, signal, ticker, timer, Taskman,
 };
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EBADF, EBUSY, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ESRVRFAULT};
 use qsoe_abi::grants::Abilities;
 use qsoe_abi::ipc::{error_label, TaskmanBadge};
-use qsoe_abi::signal;
-use qsoe_abi::wait::{self, WNOHANG};
+use qsoe_abi::wait::{self, WNOHANG, WUNTRACED};
 use qsoe_abi::wire::{self, Census, Request};
 use qsoe_abi::Pid;
 use sel4_root_task::println;
 use sel4_sys::{fault, ipc_buffer, tcb_flag, CPtr, MessageInfo, Received, Word};
 use taskman_core::channels::Target;
 use taskman_core::policy::{self, Kill};
-use taskman_core::processes::{WaitFor, Wakeup, INIT, TASKMAN};
+use taskman_core::processes::{WaitFor, INIT, TASKMAN};
 use taskman_core::spawn_plan::object_slot as obj;
 
 /// What the loop does after a request.
@@ -244,12 +244,17 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
             options,
         } => {
             let wait_for = WaitFor::from_arg(target)?;
-            match tm.processes.reap(pid, wait_for)? {
+            let untraced = options & WUNTRACED != 0;
+            let found = match tm.processes.reap(pid, wait_for)? {
+                None if untraced => tm.processes.take_stop(pid, wait_for),
+                found => found,
+            };
+            match found {
                 Some(r) => Answer::Reply(alloc::vec![r.pid as Word, r.status as Word]),
                 None if options & WNOHANG != 0 => Answer::Reply(alloc::vec![0, 0]),
                 None => {
                     park(tm, pid)?;
-                    tm.processes.park(pid, wait_for);
+                    tm.processes.park(pid, wait_for, untraced);
                     Answer::Parked
                 }
             }
@@ -260,16 +265,38 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
         } => {
             let parent = tm.processes.parent(target);
             let alive = tm.processes.get(target).is_some();
-            if policy::kill(pid, target, parent, alive, sig)? == Kill::AlreadyDead {
+            let any = tm
+                .processes
+                .get(pid)
+                .is_some_and(|p| p.grant.abilities.contains(Abilities::SIGNAL));
+            if policy::kill(pid, target, parent, alive, sig, any)? == Kill::Nothing {
                 return Ok(Answer::Reply(Vec::new()));
             }
-            end(tm, target, wait::signaled(sig));
-            if target == pid {
+            // A caller that signals itself and lives on is answered first:
+            // a stop must find it back in user mode, not in this call.
+            let to_self = target == pid;
+            if to_self && !signal::ends(tm, pid, sig) {
+                caller.via.answer(tm.reply, Ok(&[]));
+            }
+            if signal::send(tm, target, sig) == Outcome::End {
+                end(tm, target, wait::signaled(sig));
+            }
+            if to_self {
                 Answer::Nobody
             } else {
                 Answer::Reply(Vec::new())
             }
         }
+        Request::SignalAction {
+            signal: sig,
+            disposition,
+        } => Answer::Reply(alloc::vec![
+            signal::action(tm, pid, sig, disposition)? as Word
+        ]),
+        Request::SignalWait => match signal::wait(tm, pid, thread()?, caller.via)? {
+            Some(sig) => Answer::Reply(alloc::vec![sig as Word]),
+            None => Answer::Parked,
+        },
         Request::Pause => {
             park(tm, pid)?;
             Answer::Parked
@@ -505,6 +532,7 @@ pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
         return;
     };
     let servers = passive::reachable_servers(tm, pid);
+    let parent = tm.processes.parent(pid);
     stop(tm, p);
     end_ipc(tm, pid);
     let Some((mut process, wakeups)) = tm.processes.exit(pid, status) else {
@@ -517,11 +545,14 @@ pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
     process::release_objects(tm, &process);
     process_threads::destroy_all(tm, &mut process);
     bulk::release(tm, core::mem::take(&mut process.direct));
-    if let Some(reply) = process.parked {
-        tm.replies.push(reply);
-    }
+    let held = process.parked.into_iter();
+    tm.replies
+        .extend(held.chain(process.signal_waiter.map(|(_, w)| w.reply)));
     for w in wakeups {
-        wake(tm, w);
+        process::answer_waiter(tm, w);
+    }
+    if let Some(parent) = parent {
+        signal::child_changed(tm, parent);
     }
     tm.rescue_after.extend(servers);
     if pid == INIT {
@@ -545,16 +576,6 @@ fn stop(tm: &Taskman, process: &Process) {
     }
 }
 
-fn wake(tm: &mut Taskman, w: Wakeup) {
-    let Some(parent) = tm.processes.get_mut(w.parent) else {
-        return;
-    };
-    if let Some(held) = parent.parked.take() {
-        reply(held, 0, &[w.reaped.pid as Word, w.reaped.status as Word]);
-        tm.replies.push(held);
-    }
-}
-
 /// The signal a fault kills with, after one log line.
 fn fault_signal(pid: Pid, msg: &Received, tm: &Taskman) -> u32 {
     let path = tm
@@ -570,7 +591,7 @@ fn fault_signal(pid: Pid, msg: &Received, tm: &Taskman) -> u32 {
     };
     println!(
         "taskman: pid {pid} ({path}) killed by {}: {what} at {addr:#x}, pc {pc:#x}",
-        signal::name(sig)
+        qsoe_abi::signal::name(sig)
     );
     sig
 }

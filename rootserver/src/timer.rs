@@ -307,6 +307,13 @@ pub fn forget_process(tm: &mut Taskman, pid: Pid) {
     give_back(tm, gone);
 }
 
+/// A process stopped: its threads' sleeps go (each is asked for again,
+/// with the same deadline, when it continues).
+pub fn forget_sleepers(tm: &mut Taskman, pid: Pid) {
+    let gone = tm.timers.table.remove_sleepers(pid);
+    give_back(tm, gone);
+}
+
 /// A thread ended: its pending receive timeouts go.
 pub fn forget_thread(tm: &mut Taskman, pid: Pid, tid: i32) {
     let gone = tm.timers.table.remove_thread(pid, tid);

@@ -301,13 +301,20 @@ impl Abilities {
     pub const CENSUS: Self = Self(1);
     /// `SPAWN`: starting programs (as children, under the children quota).
     pub const SPAWN: Self = Self(2);
+    /// `SIGNAL`: sending signals to any process, not only to itself and
+    /// its children (the console driver's `^C`).
+    pub const SIGNAL: Self = Self(4);
     /// Everything: what taskman itself holds, as the parent of init.
-    pub const ALL: Self = Self(Self::CENSUS.0 | Self::SPAWN.0);
+    pub const ALL: Self = Self(Self::CENSUS.0 | Self::SPAWN.0 | Self::SIGNAL.0);
     /// What a program that lists no abilities gets.
     pub const DEFAULT: Self = Self::SPAWN;
 
     /// Every ability with its name in the manifest.
-    pub const NAMED: [(&'static str, Self); 2] = [("census", Self::CENSUS), ("spawn", Self::SPAWN)];
+    pub const NAMED: [(&'static str, Self); 3] = [
+        ("census", Self::CENSUS),
+        ("signal", Self::SIGNAL),
+        ("spawn", Self::SPAWN),
+    ];
 
     /// The bits, for the wire.
     pub fn bits(self) -> u32 {

@@ -1,9 +1,11 @@
 //! The status word `waitpid` reports, in the traditional Unix encoding
 //! QNX uses: an exit code in bits 8..16, or a terminating signal in the
-//! low seven bits.
+//! low seven bits, or 0x7f with the stopping signal in bits 8..16.
 
 /// Options for `waitpid`: answer at once if no child has ended.
 pub const WNOHANG: u32 = 1;
+/// Options for `waitpid`: also report a child that a signal stopped.
+pub const WUNTRACED: u32 = 2;
 
 /// The status of a child that called `exit(code)`.
 pub const fn exited(code: i32) -> i32 {
@@ -13,6 +15,21 @@ pub const fn exited(code: i32) -> i32 {
 /// The status of a child killed by `signal`.
 pub const fn signaled(signal: u32) -> i32 {
     (signal & 0x7f) as i32
+}
+
+/// The status of a child that `signal` stopped.
+pub const fn stopped(signal: u32) -> i32 {
+    ((signal & 0xff) << 8) as i32 | 0x7f
+}
+
+#[allow(non_snake_case)]
+pub const fn WIFSTOPPED(status: i32) -> bool {
+    status & 0xff == 0x7f
+}
+
+#[allow(non_snake_case)]
+pub const fn WSTOPSIG(status: i32) -> u32 {
+    ((status >> 8) & 0xff) as u32
 }
 
 #[allow(non_snake_case)]
@@ -48,6 +65,15 @@ mod tests {
             assert_eq!(WEXITSTATUS(s), code);
         }
         assert_eq!(WEXITSTATUS(exited(256 + 7)), 7);
+    }
+
+    #[test]
+    fn stops_round_trip() {
+        for sig in [SIGSTOP, SIGTSTP, SIGTTIN] {
+            let s = stopped(sig);
+            assert!(WIFSTOPPED(s) && !WIFSIGNALED(s) && !WIFEXITED(s));
+            assert_eq!(WSTOPSIG(s), sig);
+        }
     }
 
     #[test]

@@ -70,6 +70,8 @@ pub mod op {
     pub const INTERRUPT_ATTACH: u64 = TAG | 40;
     pub const INTERRUPT_UNMASK: u64 = TAG | 41;
     pub const INTERRUPT_DETACH: u64 = TAG | 42;
+    pub const SIGNAL_ACTION: u64 = TAG | 43;
+    pub const SIGNAL_WAIT: u64 = TAG | 44;
 }
 
 /// Where `op::REPLY` carries its reply object and thread.
@@ -84,7 +86,7 @@ pub fn reply_op(reply: u8, tid: i32) -> u64 {
 }
 
 /// Requests that act on the calling thread (`THREAD_EXIT`, `THREAD_JOIN`,
-/// `CHANNEL_CREATE`, `SLEEP`) do not travel on the side channel, which every thread
+/// `CHANNEL_CREATE`, `SLEEP`, `SIGNAL_WAIT`) do not travel on the side channel, which every thread
 /// of a process shares: they are made with `ecall` and this system call
 /// number, which the kernel does not know. It turns the call into an
 /// unknown-syscall fault on the thread's own fault endpoint, whose badge
@@ -101,7 +103,7 @@ pub const THREAD_TRAP_WORDS: usize = 6;
 pub fn needs_thread(label: u64) -> bool {
     matches!(
         label,
-        op::THREAD_EXIT | op::THREAD_JOIN | op::CHANNEL_CREATE | op::SLEEP
+        op::THREAD_EXIT | op::THREAD_JOIN | op::CHANNEL_CREATE | op::SLEEP | op::SIGNAL_WAIT
     )
 }
 
@@ -274,6 +276,15 @@ pub enum Request<'a> {
     InterruptDetach {
         id: i32,
     },
+    /// Sets what `signal` does to the caller; answers the disposition it
+    /// had (`signal::Disposition` words).
+    SignalAction {
+        signal: u32,
+        disposition: crate::signal::Disposition,
+    },
+    /// Blocks the caller's signal thread until a caught signal is
+    /// pending; answers its number.
+    SignalWait,
     /// Starts a thread of the caller at `entry` with `function` and
     /// `argument` in a0 and a1 and its tid in a2; answers the tid.
     ThreadCreate {
@@ -765,6 +776,11 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
         }),
         op::INTERRUPT_UNMASK => Ok(Request::InterruptUnmask { id: int(words, 0)? }),
         op::INTERRUPT_DETACH => Ok(Request::InterruptDetach { id: int(words, 0)? }),
+        op::SIGNAL_ACTION => Ok(Request::SignalAction {
+            signal: uint(words, 0)?,
+            disposition: crate::signal::Disposition::from_word(word(words, 1)?).ok_or(EINVAL)?,
+        }),
+        op::SIGNAL_WAIT => Ok(Request::SignalWait),
         _ => Err(ENOSYS),
     }
 }
@@ -1277,6 +1293,21 @@ mod tests {
             Ok(Request::ThreadConsumed { tid: 1 })
         );
         assert_eq!(decode(op::TIMER_DESTROY, &[]), Err(EINVAL));
+    }
+
+    #[test]
+    fn signal_requests_decode() {
+        assert_eq!(
+            decode(op::SIGNAL_ACTION, &[15, 2]),
+            Ok(Request::SignalAction {
+                signal: 15,
+                disposition: crate::signal::Disposition::Catch
+            })
+        );
+        assert_eq!(decode(op::SIGNAL_ACTION, &[15, 3]), Err(EINVAL));
+        assert_eq!(decode(op::SIGNAL_ACTION, &[15]), Err(EINVAL));
+        assert_eq!(decode(op::SIGNAL_WAIT, &[]), Ok(Request::SignalWait));
+        assert!(needs_thread(op::SIGNAL_WAIT));
     }
 
     #[test]

@@ -390,7 +390,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             last,
-            "grant budget=16777216 threads=3 channels=16 connections=128 children=16 abilities=census,spawn devices=0x5"
+            "grant budget=16777216 threads=3 channels=16 connections=128 children=16 abilities=census,signal,spawn devices=0x5"
         );
     }
 }

@@ -28,6 +28,7 @@ pub mod limits;
 pub mod paths;
 pub mod policy;
 pub mod processes;
+pub mod signals;
 pub mod slots;
 pub mod spawn_plan;
 pub mod thread_page;

@@ -11,30 +11,34 @@ use sel4_sys::{fault, Word};
 /// What a permitted `kill` does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kill {
-    /// The target is a zombie: already dead, nothing to do.
-    AlreadyDead,
-    /// End the target with the signal.
-    End,
+    /// Nothing to do: the target is a zombie, or signal 0 only asked
+    /// whether the caller may signal it.
+    Nothing,
+    /// Deliver the signal (`signals::Signals::deliver` says what it does).
+    Deliver,
 }
 
 /// Whether `caller` may send `signal` to `target`, a process whose parent
 /// is `parent` (`None`: no such process) and which is `alive` (else a
-/// zombie). A process may signal itself and its children.
+/// zombie). A process may signal itself and its children; one with the
+/// signal ability (`may_signal_any`) may signal any process but taskman.
+/// Signal 0 is POSIX's probe: the checks alone.
 pub fn kill(
     caller: Pid,
     target: Pid,
     parent: Option<Pid>,
     alive: bool,
     signal: u32,
+    may_signal_any: bool,
 ) -> Result<Kill, Errno> {
-    if signal == 0 || signal > SIG_MAX {
+    if signal > SIG_MAX {
         return Err(EINVAL);
     }
     match parent {
         None => Err(ESRCH),
-        Some(p) if target != caller && p != caller => Err(EPERM),
-        Some(_) if !alive => Ok(Kill::AlreadyDead),
-        Some(_) => Ok(Kill::End),
+        Some(p) if target != caller && p != caller && !may_signal_any => Err(EPERM),
+        Some(_) if !alive || signal == 0 => Ok(Kill::Nothing),
+        Some(_) => Ok(Kill::Deliver),
     }
 }
 
@@ -153,13 +157,15 @@ mod tests {
 
     #[test]
     fn self_and_children_only() {
-        assert_eq!(kill(5, 5, Some(1), true, 9), Ok(Kill::End));
-        assert_eq!(kill(5, 7, Some(5), true, 15), Ok(Kill::End));
-        assert_eq!(kill(5, 7, Some(5), false, 15), Ok(Kill::AlreadyDead));
-        assert_eq!(kill(5, 8, Some(1), true, 9), Err(EPERM));
-        assert_eq!(kill(5, 9, None, false, 9), Err(ESRCH));
-        assert_eq!(kill(5, 7, Some(5), true, 0), Err(EINVAL));
-        assert_eq!(kill(5, 7, Some(5), true, SIG_MAX + 1), Err(EINVAL));
+        assert_eq!(kill(5, 5, Some(1), true, 9, false), Ok(Kill::Deliver));
+        assert_eq!(kill(5, 7, Some(5), true, 15, false), Ok(Kill::Deliver));
+        assert_eq!(kill(5, 7, Some(5), false, 15, false), Ok(Kill::Nothing));
+        assert_eq!(kill(5, 8, Some(1), true, 9, false), Err(EPERM));
+        assert_eq!(kill(5, 8, Some(1), true, 9, true), Ok(Kill::Deliver));
+        assert_eq!(kill(5, 8, Some(1), true, 0, false), Err(EPERM));
+        assert_eq!(kill(5, 9, None, false, 9, true), Err(ESRCH));
+        assert_eq!(kill(5, 7, Some(5), true, 0, false), Ok(Kill::Nothing));
+        assert_eq!(kill(5, 7, Some(5), true, SIG_MAX + 1, false), Err(EINVAL));
     }
 
     #[test]

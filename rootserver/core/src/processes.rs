@@ -69,7 +69,11 @@ struct Record<P> {
     parent: Pid,
     children: Vec<Pid>,
     life: Life<P>,
-    waiting: Option<WaitFor>,
+    /// Blocked in `waitpid` for these children; `true` if stops count
+    /// (`WUNTRACED`).
+    waiting: Option<(WaitFor, bool)>,
+    /// Stopped by this signal, and the parent has not been told yet.
+    stop_report: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -163,6 +167,7 @@ impl<P> ProcessTable<P> {
             children: Vec::new(),
             life: Life::Alive(data),
             waiting: None,
+            stop_report: None,
         });
         if let Some(p) = self.record_mut(parent) {
             p.children.push(pid);
@@ -261,7 +266,7 @@ impl<P> ProcessTable<P> {
 
     /// If `parent` waits for zombie `child`, reaps it and says so.
     fn wake(&mut self, parent: Pid, child: Pid) -> Option<Wakeup> {
-        let waiting = self.record(parent)?.waiting?;
+        let (waiting, _) = self.record(parent)?.waiting?;
         if !waiting.matches(child) {
             return None;
         }
@@ -308,10 +313,65 @@ impl<P> ProcessTable<P> {
     }
 
     /// Records that `parent` blocks in `waitpid` after `reap` said
-    /// `Ok(None)`; the exit that satisfies it comes back as a `Wakeup`.
-    pub fn park(&mut self, parent: Pid, wait_for: WaitFor) {
+    /// `Ok(None)` (and, with `untraced`, `take_stop` said `None`); the
+    /// exit (or stop) that satisfies it comes back as a `Wakeup`.
+    pub fn park(&mut self, parent: Pid, wait_for: WaitFor, untraced: bool) {
         if let Some(r) = self.record_mut(parent) {
-            r.waiting = Some(wait_for);
+            r.waiting = Some((wait_for, untraced));
+        }
+    }
+
+    /// `parent` no longer waits (it stopped; it asks again when it
+    /// continues).
+    pub fn unpark(&mut self, parent: Pid) {
+        if let Some(r) = self.record_mut(parent) {
+            r.waiting = None;
+        }
+    }
+
+    /// `waitpid` with `WUNTRACED` from `parent`: a child that matches and
+    /// stopped since it was last reported, with its stop status. It stays
+    /// a child.
+    pub fn take_stop(&mut self, parent: Pid, wait_for: WaitFor) -> Option<Reaped> {
+        let children = self.record(parent)?.children.clone();
+        children
+            .into_iter()
+            .filter(|&c| wait_for.matches(c))
+            .find_map(|c| self.take_stop_of(c))
+    }
+
+    fn take_stop_of(&mut self, child: Pid) -> Option<Reaped> {
+        let r = self.record_mut(child)?;
+        let signal = r.stop_report.take()?;
+        Some(Reaped {
+            pid: child,
+            status: qsoe_abi::wait::stopped(signal),
+        })
+    }
+
+    /// Live process `pid` stopped with `signal`: its parent can learn so
+    /// once; answers the parent's wait this satisfies.
+    pub fn stopped(&mut self, pid: Pid, signal: u32) -> Option<Wakeup> {
+        let r = self.record_mut(pid)?;
+        if !matches!(r.life, Life::Alive(_)) {
+            return None;
+        }
+        r.stop_report = Some(signal);
+        let parent = r.parent;
+        match self.record(parent)?.waiting? {
+            (who, true) if who.matches(pid) => {
+                self.record_mut(parent)?.waiting = None;
+                let reaped = self.take_stop_of(pid)?;
+                Some(Wakeup { parent, reaped })
+            }
+            _ => None,
+        }
+    }
+
+    /// Process `pid` continued: a stop not yet reported is forgotten.
+    pub fn continued(&mut self, pid: Pid) {
+        if let Some(r) = self.record_mut(pid) {
+            r.stop_report = None;
         }
     }
 
@@ -388,7 +448,7 @@ mod tests {
         let a = t.insert(init, "a").unwrap();
         let b = t.insert(init, "b").unwrap();
         assert_eq!(t.reap(init, WaitFor::Child(b)), Ok(None));
-        t.park(init, WaitFor::Child(b));
+        t.park(init, WaitFor::Child(b), false);
         assert!(t.is_waiting(init));
         let (_, w) = t.exit(a, 0).unwrap();
         assert!(w.is_empty(), "init waits for b, not a");
@@ -424,7 +484,7 @@ mod tests {
         let live = t.insert(a, "live").unwrap();
         let dead = t.insert(a, "dead").unwrap();
         t.exit(dead, wait::exited(9)).unwrap();
-        t.park(init, WaitFor::Any);
+        t.park(init, WaitFor::Any, false);
         let (_, w) = t.exit(a, 0).unwrap();
         // Init is woken once, by `a` itself; `dead` waits for the next call.
         assert_eq!(w.len(), 1);
@@ -498,5 +558,32 @@ mod tests {
             t.exit(c, 0).unwrap();
             t.reap(init, WaitFor::Child(c)).unwrap().unwrap();
         }
+    }
+
+    #[test]
+    fn stops_are_reported_once_to_a_parent_that_asks() {
+        let (mut t, init) = table();
+        let a = t.insert(init, "a").unwrap();
+        let b = t.insert(init, "b").unwrap();
+        assert_eq!(t.take_stop(init, WaitFor::Any), None);
+        // A parent that does not ask for stops is not woken by one.
+        t.park(init, WaitFor::Any, false);
+        assert_eq!(t.stopped(a, 23), None);
+        t.unpark(init);
+        assert!(!t.is_waiting(init));
+        let r = t.take_stop(init, WaitFor::Any).unwrap();
+        assert_eq!(r.pid, a);
+        assert!(wait::WIFSTOPPED(r.status) && wait::WSTOPSIG(r.status) == 23);
+        assert_eq!(t.take_stop(init, WaitFor::Any), None);
+        // One that does is, for the child it waits for.
+        t.park(init, WaitFor::Child(b), true);
+        assert_eq!(t.stopped(a, 24), None);
+        let w = t.stopped(b, 23).unwrap();
+        assert_eq!((w.parent, w.reaped.pid), (init, b));
+        assert!(!t.is_waiting(init));
+        // A continue forgets an unreported stop; the child stays a child.
+        t.continued(a);
+        assert_eq!(t.take_stop(init, WaitFor::Any), None);
+        assert_eq!(t.reap(init, WaitFor::Child(a)), Ok(None));
     }
 }

@@ -134,6 +134,18 @@ impl<T, J> ThreadTable<T, J> {
         }
     }
 
+    /// Takes every joiner away: the process stops, and each joiner's
+    /// request is made again when it continues.
+    pub fn take_joiners(&mut self) -> Vec<J> {
+        self.entries
+            .iter_mut()
+            .filter_map(|e| match e {
+                Entry::Running { joiner, .. } => joiner.take(),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Empties the table as the process ends: every running thread's
     /// objects and joiner.
     pub fn drain(&mut self) -> Vec<(T, Option<J>)> {
@@ -207,6 +219,9 @@ mod tests {
         assert_eq!(t.iter_running().count(), MAX_THREADS);
         // A failed joiner setup leaves the thread joinable.
         assert_eq!(t.join(2, || Err(EAGAIN)), Err(EAGAIN));
+        assert_eq!(t.join(2, || Ok(3)), Ok(Join::Waits));
+        assert_eq!(t.take_joiners(), [3]);
+        assert_eq!(t.take_joiners(), []);
         assert_eq!(t.join(2, || Ok(3)), Ok(Join::Waits));
         let drained = t.drain();
         assert_eq!(drained.len(), MAX_THREADS);

@@ -224,6 +224,13 @@ impl<P> Timers<P> {
         })
     }
 
+    /// Removes the sleeps of `owner`'s threads (it stops: each sleep is
+    /// asked for again, with the same deadline, when it continues);
+    /// answers them.
+    pub fn remove_sleepers(&mut self, owner: Pid) -> Vec<Timer<P>> {
+        self.remove_where(|t| t.owner == owner && matches!(t.action, Action::Sleep { .. }))
+    }
+
     fn remove_where(&mut self, which: impl Fn(&Timer<P>) -> bool) -> Vec<Timer<P>> {
         let ids: Vec<TimerId> = self
             .slots
@@ -386,5 +393,14 @@ mod tests {
         assert_eq!(t.remove_thread(5, 2).len(), 1);
         assert_eq!(t.next_deadline(), None);
         assert_eq!(t.len(), 1);
+        let wake = t.create(5, Action::Wake { tid: 2 }).unwrap();
+        let sleep = t.create(5, Action::Sleep { tid: 3, parked: 2 }).unwrap();
+        t.set(sleep, 5, Some(20), 0).unwrap();
+        assert_eq!(t.remove_sleepers(4).len(), 0);
+        let gone = t.remove_sleepers(5);
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].action, Action::Sleep { tid: 3, parked: 2 });
+        assert_eq!(t.next_deadline(), None);
+        assert!(t.remove(wake, 5).is_some());
     }
 }

@@ -22,7 +22,7 @@ fn default_manifest() -> PathBuf {
     .collect()
 }
 
-const PROGRAMS: [(&str, &str); 21] = [
+const PROGRAMS: [(&str, &str); 22] = [
     ("/sbin/init", "init"),
     ("/bin/hello", "hello"),
     ("/bin/true", "true"),
@@ -39,6 +39,7 @@ const PROGRAMS: [(&str, &str); 21] = [
     ("/bin/greedy-none", "greedy"),
     ("/bin/dev-probe", "dev-probe"),
     ("/bin/dev-probe-none", "dev-probe"),
+    ("/bin/signal-probe", "signal-probe"),
     ("/bin/qsoe-test", "qsoe-test"),
     ("/bin/resmgr-peer", "resmgr-peer"),
     ("/bin/resmgr-peer-ungranted", "resmgr-peer"),

@@ -51,6 +51,8 @@ mod passive;
 mod paths;
 #[path = "qsoe_test/security.rs"]
 mod security;
+#[path = "qsoe_test/signals.rs"]
+mod signals;
 #[path = "qsoe_test/thread.rs"]
 mod thread;
 #[path = "qsoe_test/time.rs"]
@@ -161,6 +163,10 @@ const TESTS: &[(&str, Test)] = &[
     ("dev::grant_enforced", dev::grant_enforced),
     ("dev::interrupt_delivered", dev::interrupt_delivered),
     ("dev::irq_given_back", dev::irq_given_back),
+    ("signal::sigterm_default", signals::sigterm_default),
+    ("signal::handler_runs", signals::handler_runs),
+    ("signal::sigchld", signals::sigchld),
+    ("signal::stop_continue", signals::stop_continue),
     ("time::nanosleep_idle", time::nanosleep_idle),
     ("time::timer_pulse_periodic", time::timer_pulse_periodic),
     ("time::msgreceive_timeout", time::msgreceive_timeout),
