@@ -138,7 +138,7 @@ cross-build: archive
 # only the in-guest tests whose names contain one of them.
 T ?=
 # What the release kernel's boot runs: the tests that need no census.
-RELEASE_SMOKE := boot::bootinfo,smp::every_core_runs,spawn::exit_status,spawn::argv_envp,fault::,ipc::send_receive_reply,ipc::msg_error,ipc::pulse$$,ipc::server_death_esrvrfault,thread::create_join,security::forged_tid_rejected,security::debug_calls_refused
+RELEASE_SMOKE := boot::bootinfo,smp::every_core_runs,spawn::exit_status,spawn::argv_envp,fault::,ipc::send_receive_reply,ipc::msg_error,ipc::pulse$$,ipc::server_death_esrvrfault,thread::create_join,security::forged_tid_rejected,security::debug_calls_refused,dev::uart_echo,signal::sigint_from_console
 
 # The release smoke boot first, then the full suite on the debug kernel
 # (it spawns over 13,000 processes under TCG, 10,000 of them alive at once:

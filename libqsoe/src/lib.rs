@@ -9,7 +9,7 @@ mod console;
 #[cfg(target_arch = "riscv64")]
 pub mod io;
 #[cfg(target_arch = "riscv64")]
-mod lock;
+pub mod lock;
 mod message;
 #[cfg(any(test, target_arch = "riscv64"))]
 mod message_store;

@@ -6,7 +6,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 /// A lock for data every thread of the process shares. A waiter yields, so
 /// the holder (on the same core, at the same priority) gets to finish.
-pub(crate) struct SpinLock<T> {
+pub struct SpinLock<T> {
     locked: AtomicBool,
     value: UnsafeCell<T>,
 }
@@ -15,14 +15,14 @@ pub(crate) struct SpinLock<T> {
 unsafe impl<T: Send> Sync for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
-    pub(crate) const fn new(value: T) -> Self {
+    pub const fn new(value: T) -> Self {
         SpinLock {
             locked: AtomicBool::new(false),
             value: UnsafeCell::new(value),
         }
     }
 
-    pub(crate) fn lock(&self) -> Guard<'_, T> {
+    pub fn lock(&self) -> Guard<'_, T> {
         // One atomic swap when nobody holds it (an `amoswap`, where a
         // compare-exchange is a load-reserved/store-conditional loop).
         while self.locked.swap(true, Ordering::Acquire) {
@@ -32,7 +32,7 @@ impl<T> SpinLock<T> {
     }
 }
 
-pub(crate) struct Guard<'a, T> {
+pub struct Guard<'a, T> {
     lock: &'a SpinLock<T>,
 }
 

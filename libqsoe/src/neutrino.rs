@@ -490,8 +490,71 @@ pub fn MsgSendv(coid: i32, siov: &[&[u8]], riov: &mut [&mut [u8]]) -> Result<i32
     flush_reply();
     let msg = load(siov)?;
     let info = MessageInfo::new(message_label(msg.bytes), 0, 0, msg.words());
-    let answer = sel4_sys::call(c.slot(), info, msg.mrs);
+    let answer = call(c.slot(), info, msg.mrs)?;
     answered(answer, riov)
+}
+
+core::arch::global_asm!(
+    ".section .text.qsoe_timed_call, \"ax\"",
+    ".globl qsoe_timed_call",
+    ".globl qsoe_timed_call_ecall",
+    // seL4_Call with the capability in a0, the message info in a1 and
+    // message registers in a2..a5; the answer's six registers are stored
+    // at a6. The kernel keeps every register it does not answer in, t0
+    // and ra included.
+    "qsoe_timed_call:",
+    "    mv t0, a6",
+    "    li a6, 0",
+    "    li a7, {call}",
+    "qsoe_timed_call_ecall:",
+    "    ecall",
+    "    sd a0, 0(t0)",
+    "    sd a1, 8(t0)",
+    "    sd a2, 16(t0)",
+    "    sd a3, 24(t0)",
+    "    sd a4, 32(t0)",
+    "    sd a5, 40(t0)",
+    "    ret",
+    call = const sel4_sys::sys::CALL,
+);
+
+extern "C" {
+    fn qsoe_timed_call(
+        cap: Word,
+        info: Word,
+        m0: Word,
+        m1: Word,
+        m2: Word,
+        m3: Word,
+        out: *mut [Word; 6],
+    );
+    /// The `ecall` of `qsoe_timed_call`: where taskman finds a thread
+    /// whose call it cuts short.
+    static qsoe_timed_call_ecall: u8;
+}
+
+/// `seL4_Call` on `cap`, cut short with `ETIMEDOUT` at the deadline a
+/// `TimerTimeout` with `_NTO_TIMEOUT_SEND` or `_REPLY` set for it: then
+/// taskman is asked to cut it (`TIMER_CALL`), and it goes through
+/// `qsoe_timed_call`, whose `ecall` taskman knows.
+fn call(cap: Word, info: MessageInfo, mrs: [Word; 4]) -> Result<sel4_sys::Received, Errno> {
+    use crate::time::timeout::{REPLY, SEND};
+    let Some(deadline) = crate::time::take_timeout(SEND | REPLY) else {
+        return Ok(sel4_sys::call(cap, info, mrs));
+    };
+    let ecall = core::ptr::addr_of!(qsoe_timed_call_ecall) as Word;
+    let id = taskman::thread_request(op::TIMER_CALL, &[deadline, ecall])?[0];
+    let mut out = [0; 6];
+    // SAFETY: `qsoe_timed_call` is a seL4_Call that stores its six answer
+    // registers at `out`, which it may write.
+    unsafe { qsoe_timed_call(cap, info.0, mrs[0], mrs[1], mrs[2], mrs[3], &mut out) };
+    // Done in time or cut: either way the entry goes (it may be gone).
+    let _ = taskman::request(op::TIMER_DESTROY, &[id]);
+    Ok(sel4_sys::Received {
+        badge: out[0],
+        info: MessageInfo(out[1]),
+        mrs: [out[2], out[3], out[4], out[5]],
+    })
 }
 
 /// The bytes of all of `iov`'s parts.
@@ -562,10 +625,10 @@ fn send_lent(
     let msg = message::load_head(siov);
     let label = bulk_message_label(msg.bytes, lease, sent);
     let info = MessageInfo::new(label, 0, 0, msg.words());
-    let answer = sel4_sys::call(c.slot(), info, msg.mrs);
+    let answer = call(c.slot(), info, msg.mrs);
     // Whatever came back, the server's reach ends here.
     let _ = taskman::request(op::UNLEASE, &[lease as Word]);
-    answered(answer, riov)
+    answered(answer?, riov)
 }
 
 /// `MsgSendPulse`: queues a pulse on the channel behind `coid`; `EAGAIN`

@@ -112,8 +112,18 @@ pub trait ResourceManager: Sync {
     /// The last connection of an open went.
     fn closed(&self, _ocb: &Ocb<Self::Attr>) {}
 
-    /// A pulse that is not the dispatch's own.
+    /// A pulse that is not the dispatch's own, or `_PULSE_CODE_UNBLOCK`
+    /// (its value the rcvid of a client that no longer waits for the
+    /// reply it deferred).
     fn pulse(&self, _pulse: Pulse) {}
+
+    /// What a connection that never sent `_IO_CONNECT` opened, if the
+    /// manager takes such connections (its attribute and `ioflag`): a
+    /// console driver's, which taskman gives every new process as its fds
+    /// 0, 1 and 2.
+    fn implicit_open(&self, _client: Client) -> Option<(Self::Attr, u32)> {
+        None
+    }
 }
 
 /// Where a read's bytes go: the reply's first part while they fit there,
@@ -125,9 +135,18 @@ pub struct ReadReply<'b> {
     inline_len: usize,
     wanted: usize,
     at: usize,
+    deferred: bool,
 }
 
 impl ReadReply<'_> {
+    /// Leaves the client waiting (QNX's `_RESMGR_NOREPLY`): the manager
+    /// answers later, with `MsgReply` on the rcvid this answers, or
+    /// `MsgError`.
+    pub fn defer(&mut self) -> i32 {
+        self.deferred = true;
+        self.rcvid
+    }
+
     /// Bytes the client still asks for.
     pub fn wanted(&self) -> usize {
         self.wanted - self.at
@@ -312,6 +331,7 @@ impl<R: ResourceManager, const N: usize> Dispatch<R, N> {
             Ok(Answer::Data(n)) => MsgReply(rcvid, n as i32, &buf[..n]),
             Ok(Answer::Read { total, inline }) => MsgReply(rcvid, total as i32, &buf[..inline]),
             Ok(Answer::Bytes(head, data)) => MsgReplyv(rcvid, 0, &[&head[..], &buf[..data]]),
+            Ok(Answer::Later) => Ok(()),
             Err(e) => MsgError(rcvid, e),
         }
         .or(Ok(()))
@@ -335,17 +355,52 @@ impl<R: ResourceManager, const N: usize> Dispatch<R, N> {
             if let Some(ocb) = gone {
                 self.manager.closed(&ocb);
             }
-        } else if pulse.code >= pulse_code::MIN_USER {
+        } else if pulse.code >= pulse_code::MIN_USER || pulse.code == pulse_code::UNBLOCK {
             self.manager.pulse(pulse);
         }
     }
 
-    /// The OCB `client` is bound to, copied out.
+    /// The OCB `client` is bound to, copied out; a connection without one
+    /// gets the manager's implicit open, if it has one.
     fn ocb(&self, client: Client) -> Result<(usize, Ocb<R::Attr>), Errno> {
+        self.bind_implicitly(client)?;
         let t = self.tables.lock();
         let i = t.ocb_of(client)?;
         let (o, _) = t.ocbs[i].ok_or(EBADF)?;
         Ok((i, o))
+    }
+
+    /// Binds an unbound `client` to a new OCB of the manager's implicit
+    /// open (`EBADF` if it has none, `ENFILE` if the tables are full).
+    fn bind_implicitly(&self, client: Client) -> Result<(), Errno> {
+        if self.tables.lock().bound(client).is_some() {
+            return Ok(());
+        }
+        let (attr, ioflag) = self.manager.implicit_open(client).ok_or(EBADF)?;
+        let ocb = Ocb {
+            attr,
+            offset: 0,
+            ioflag,
+        };
+        self.insert_open(client, ocb)
+    }
+
+    /// Adds `ocb`, bound to `client`; a full table closes it again.
+    fn insert_open(&self, client: Client, ocb: Ocb<R::Attr>) -> Result<(), Errno> {
+        let mut t = self.tables.lock();
+        let free = t.ocbs.iter().position(Option::is_none);
+        let room = t.bindings.iter().any(Option::is_none);
+        match free {
+            Some(i) if room && t.bound(client).is_none() => {
+                t.ocbs[i] = Some((ocb, 0));
+                t.bind(client, i)
+            }
+            _ => {
+                drop(t);
+                self.manager.closed(&ocb);
+                Err(ENFILE)
+            }
+        }
     }
 
     /// Stores what a callback did to OCB `i` (its offset), unless it went
@@ -378,6 +433,7 @@ impl<R: ResourceManager, const N: usize> Dispatch<R, N> {
                 if d.pid != client.pid {
                     return Err(EBADF);
                 }
+                self.bind_implicitly(from)?;
                 let mut t = self.tables.lock();
                 if t.bound(client).is_some() {
                     return Err(EBUSY);
@@ -398,8 +454,12 @@ impl<R: ResourceManager, const N: usize> Dispatch<R, N> {
                     inline_len: 0,
                     wanted: (r.nbytes as usize).min(MAX_BULK_BYTES),
                     at: 0,
+                    deferred: false,
                 };
                 self.manager.read(&ocb, &mut reply)?;
+                if reply.deferred {
+                    return Ok(Answer::Later);
+                }
                 self.set_offset(i, ocb.offset + reply.at as u64);
                 Ok(Answer::Read {
                     total: reply.at,
@@ -493,21 +553,8 @@ impl<R: ResourceManager, const N: usize> Dispatch<R, N> {
             offset: 0,
             ioflag: c.ioflag,
         };
-        let mut t = self.tables.lock();
-        let free = t.ocbs.iter().position(Option::is_none);
-        let room = t.bindings.iter().any(Option::is_none);
-        match free {
-            Some(i) if room && t.bound(client).is_none() => {
-                t.ocbs[i] = Some((ocb, 0));
-                t.bind(client, i)?;
-                Ok(Answer::Status(0))
-            }
-            _ => {
-                drop(t);
-                self.manager.closed(&ocb);
-                Err(ENFILE)
-            }
-        }
+        self.insert_open(client, ocb)?;
+        Ok(Answer::Status(0))
     }
 }
 
@@ -522,11 +569,12 @@ struct Request {
 }
 
 /// How a message is answered: a status alone, data put at the start of
-/// the reply area, a read's bytes (the first of them there), or a header
-/// and data there.
+/// the reply area, a read's bytes (the first of them there), a header
+/// and data there, or later by the manager.
 enum Answer {
     Status(i32),
     Data(usize),
     Read { total: usize, inline: usize },
     Bytes([u8; IoDevctl::REPLY_BYTES], usize),
+    Later,
 }

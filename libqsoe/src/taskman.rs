@@ -170,3 +170,28 @@ pub fn census() -> Result<Census, Errno> {
         Census::from_words(&w)
     })
 }
+
+/// Takes over taskman's console for the driver of its UART: processes
+/// spawned from now on get channel `chid` as fds 0, 1 and 2, and `event`
+/// comes whenever taskman's own output waits (`console_take`).
+pub fn console_claim(chid: i32, event: &qsoe_abi::event::SigEvent) -> Result<(), Errno> {
+    let e = event.to_words();
+    request(op::CONSOLE_CLAIM, &[chid as Word, e[0], e[1], e[2], e[3]]).map(drop)
+}
+
+/// Taskman's console output waiting for the driver, into `out` (at least
+/// `CONSOLE_TAKE_BYTES` long); answers how many bytes. 0: none waits.
+pub fn console_take(out: &mut [u8]) -> Result<usize, Errno> {
+    let r = request(op::CONSOLE_TAKE, &[])?;
+    let n = (r[0] as usize).min(CONSOLE_TAKE_BYTES).min(out.len());
+    let bytes = r[1..wire::CONSOLE_TAKE_WORDS]
+        .iter()
+        .flat_map(|w| w.to_le_bytes());
+    for (o, b) in out[..n].iter_mut().zip(bytes) {
+        *o = b;
+    }
+    Ok(n)
+}
+
+/// The most bytes one `console_take` answers.
+pub const CONSOLE_TAKE_BYTES: usize = (wire::CONSOLE_TAKE_WORDS - 1) * 8;

@@ -109,14 +109,15 @@ pub fn TimerDestroy(id: i32) -> Result<(), Errno> {
 }
 
 /// `TimerTimeout(clock, flags, &event, &ntime, NULL)`: the calling
-/// thread's next `MsgReceive` (`timeout::RECEIVE`) fails with `ETIMEDOUT`
-/// if it is still blocked `ntime` ns from now (with `TIMER_ABSTIME`: at
-/// `ntime` of `clock`). Only `SIGEV_UNBLOCK` (or no event) is meant for
-/// this; `ntime` `None` or no states cancels. Answers the deadline it
-/// replaced, as ns of `CLOCK_MONOTONIC` (0 if none).
+/// thread's next `MsgReceive` (`timeout::RECEIVE`) or `MsgSend`
+/// (`timeout::SEND`, `timeout::REPLY`) fails with `ETIMEDOUT` if it is
+/// still blocked `ntime` ns from now (with `TIMER_ABSTIME`: at `ntime` of
+/// `clock`). Only `SIGEV_UNBLOCK` (or no event) is meant for this; `ntime`
+/// `None` or no states cancels. Answers the deadline it replaced, as ns
+/// of `CLOCK_MONOTONIC` (0 if none).
 ///
-/// `timeout::SEND` and `timeout::REPLY` (a `MsgSend` that times out) are
-/// not done yet: `ENOTSUP`.
+/// A `MsgSend` times out whether it still waits to be received or waits
+/// for the reply, with either flag: taskman cannot tell the two apart.
 pub fn TimerTimeout(
     clock: u32,
     flags: u32,
@@ -126,10 +127,7 @@ pub fn TimerTimeout(
     if event.is_some_and(|e| e.kind() != notify::SIGEV_UNBLOCK) {
         return Err(ENOTSUP);
     }
-    if flags & (timeout::SEND | timeout::REPLY) != 0 {
-        return Err(ENOTSUP);
-    }
-    let states = flags & timeout::RECEIVE;
+    let states = flags & (timeout::RECEIVE | timeout::SEND | timeout::REPLY);
     let deadline = match ntime {
         None => None,
         Some(t) if flags & TIMER_ABSTIME != 0 => {

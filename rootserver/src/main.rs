@@ -13,6 +13,7 @@ mod archive;
 mod bench;
 mod boot;
 mod bulk;
+mod call_timeout;
 mod calls;
 mod channel;
 mod clock;
@@ -114,6 +115,8 @@ pub struct Taskman {
     pub interrupts: interrupt::InterruptTable,
     /// The notification bound to taskman's thread (`interrupt`).
     pub notification: Option<CPtr>,
+    /// The process that drives the console, once one claims it.
+    pub console_driver: Option<console::ConsoleDriver>,
 }
 
 impl Taskman {
@@ -181,6 +184,7 @@ fn taskman_main(bootinfo: &'static BootInfo) -> ! {
         devices: Default::default(),
         interrupts: Default::default(),
         notification: None,
+        console_driver: None,
     };
     if let Err(e) = console::attach_uart(&mut tm) {
         println!("taskman: no UART for the console ({e:?})");
@@ -275,7 +279,8 @@ fn start_init(tm: &mut Taskman, mode: Mode) -> Result<qsoe_abi::Pid, qsoe_abi::e
         .archive
         .find(&alloc::format!("/etc/init/{mode_name}"))
         .unwrap_or(&[]);
-    let argv = taskman_core::init_commands::init_argv(b"/sbin/init", commands);
+    let drivers = tm.archive.find("/etc/init/drivers").unwrap_or(&[]);
+    let argv = taskman_core::init_commands::init_argv(b"/sbin/init", drivers, commands);
     let mut envp = alloc::vec![
         alloc::format!("QSOE_MODE={mode_name}"),
         alloc::format!("QSOE_CORES={}", tm.cores_online()),

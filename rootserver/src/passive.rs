@@ -108,6 +108,39 @@ pub fn own_back(tm: &Taskman, pid: Pid, tid: i32) {
     }
 }
 
+/// Thread `tid` of `pid`, suspended, may have been in a call that lent
+/// its own context to a server (a call cut short, a stop mid-call): the
+/// context comes back to it from wherever it is, bound to the thread's
+/// wake notification again if the thread serves passively. A server left
+/// without a context is rescued once the request is answered.
+pub fn reclaim_own(tm: &mut Taskman, pid: Pid, tid: i32) {
+    let Some(p) = tm.processes.get(pid) else {
+        return;
+    };
+    let (Some(own), Some(tcb), Some(wake)) =
+        (p.thread_sc(tid), p.thread_tcb(tid), p.thread_wake(tid))
+    else {
+        return;
+    };
+    let serves = p.ipc.passive_threads & bit(tid) != 0;
+    // Its own already: kept.
+    if own.unbind_tcb(tcb).is_ok() {
+        let _ = own.bind_tcb(tcb);
+        return;
+    }
+    // Free (a waiting passive thread's): taken.
+    if own.bind_tcb(tcb).is_ok() {
+        return;
+    }
+    let _ = own.unbind();
+    if serves {
+        let _ = own.bind_notification(wake);
+    }
+    let _ = own.bind_tcb(tcb);
+    let servers = reachable_servers(tm, pid);
+    tm.rescue_after.extend(servers);
+}
+
 /// Rescues every stranded passive thread of the processes `pids`;
 /// answers how many it rescued.
 pub fn rescue(tm: &Taskman, pids: &[Pid]) -> usize {

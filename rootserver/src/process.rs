@@ -26,7 +26,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 use qsoe_abi::errno::{Errno, E2BIG, EAGAIN, EINVAL, EIO, ENOENT, ENOEXEC, ENOMEM, EPERM};
 use qsoe_abi::grants::{Abilities, Grant, GRANTS_PATH};
-use qsoe_abi::ipc::{TaskmanBadge, PULSE_BADGE};
+use qsoe_abi::ipc::{Coid, ConnectionBadge, TaskmanBadge, PULSE_BADGE};
 use qsoe_abi::layout::{self, slot, ThreadArea, CNODE_BITS};
 use qsoe_abi::wire::SpawnPhase;
 use qsoe_abi::Pid;
@@ -128,15 +128,29 @@ pub struct ProcessIpc {
 
 impl ProcessIpc {
     /// A new process's connections: taskman's side channel and the
-    /// console as fds 0, 1 and 2.
-    fn at_birth() -> Self {
+    /// console as fds 0, 1 and 2, taskman's or the console driver's
+    /// (channel `console`), whose first message opens it.
+    fn at_birth(console: Option<i32>) -> Self {
         let mut ipc = ProcessIpc::default();
         ipc.connections.attach(0, Target::Taskman, true);
-        for _ in 0..3 {
-            ipc.connections.attach(0, Target::Files, false);
+        let target = console.map_or(Target::Files, Target::Channel);
+        for index in 0..3 {
+            ipc.connections
+                .attach_exact(Self::console_coid(index), target);
         }
-        ipc.opens = crate::files::at_birth();
+        if console.is_none() {
+            ipc.opens = crate::files::at_birth();
+        }
         ipc
+    }
+
+    /// The coid of console fd `index` (0..3) at birth.
+    fn console_coid(index: u16) -> Coid {
+        Coid {
+            index,
+            generation: 0,
+            side: false,
+        }
     }
 }
 
@@ -265,6 +279,9 @@ struct NewProcess<'a> {
     /// Whether `core` is the round robin's choice (which then moves on).
     round_robin: bool,
     pid: Pid,
+    /// The console driver's channel and its endpoint, for fds 0..2; `None`
+    /// for taskman's own console.
+    console: Option<(i32, CPtr)>,
 }
 
 /// Decides the new process and checks the parent's ability and quota, the
@@ -326,6 +343,14 @@ fn decode_spawn<'a>(
         return Err(ENOMEM);
     }
     let demand = DemandPages::of(&plan, &load, stack_top - stack.bytes.len() as u64);
+    let console = tm.console_driver.and_then(|d| {
+        let channel = tm.channels.get(d.chid).filter(|c| c.owner == d.pid)?;
+        let owner = tm.processes.get(d.pid)?;
+        Some((
+            d.chid,
+            owner.object(obj::channel(channel.cell as u64) + obj::ENDPOINT),
+        ))
+    });
     Ok(NewProcess {
         path,
         image,
@@ -339,6 +364,7 @@ fn decode_spawn<'a>(
         core,
         round_robin: req.core.is_none(),
         pid,
+        console,
     })
 }
 
@@ -380,7 +406,7 @@ fn perform_spawn(
         object_cnode_bits: new.plan.object_cnode_bits,
         asid_pool: partial.asid_pool.unwrap_or_default(),
         parked: None,
-        ipc: ProcessIpc::at_birth(),
+        ipc: ProcessIpc::at_birth(new.console.map(|(chid, _)| chid)),
         threads: ThreadTable::default(),
         tp_offset: new.tp_offset,
         tls: new.load.tls,
@@ -585,10 +611,25 @@ fn build(
         .copy(objects.slot(at(obj::TCB)), CapRights::ALL)
         .map_err(kernel)?;
     for index in 0..3u16 {
-        let badge = TaskmanBadge::File { pid, index }.encode();
+        let (from, rights, badge) = match new.console {
+            Some((_, channel)) => (
+                objects.slot(channel),
+                CapRights::WRITE.union(CapRights::GRANT_REPLY),
+                ConnectionBadge {
+                    pid,
+                    scoid: ProcessIpc::console_coid(index).encode(),
+                }
+                .encode(),
+            ),
+            None => (
+                endpoint,
+                send_and_reply,
+                TaskmanBadge::File { pid, index }.encode(),
+            ),
+        };
         CNode(at(obj::CNODE))
             .slot_at(slot::CONNECTION_BASE + index as u64, CNODE_BITS)
-            .mint(endpoint, send_and_reply, badge)
+            .mint(from, rights, badge)
             .map_err(kernel)?;
     }
     if let Some(t) = partial.temp.take() {

@@ -8,8 +8,8 @@ use crate::heap::Headroom;
 use crate::process::{self, Process, SpawnRequest};
 use crate::signal::Outcome;
 use crate::{
-    bulk, channel, connection, device, event, files, interrupt, passive, path, process_threads,
-    replies, signal, ticker, timer, Taskman,
+    bulk, channel, connection, console, device, event, files, interrupt, passive, path,
+    process_threads, replies, signal, ticker, timer, Taskman,
 };
 use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EBADF, EBUSY, EINVAL, ENOMEM, ENOSYS, EPERM, ESRCH, ESRVRFAULT};
@@ -41,6 +41,7 @@ pub fn serve(tm: &mut Taskman) -> i32 {
         tm.headroom = tm.heap.ensure_headroom(&mut tm.objects);
         let msg = sel4_sys::recv(endpoint, tm.reply);
         handle(tm, msg);
+        console::tell_driver(tm);
         // After the answer: a server that was waiting on taskman while a
         // process it served ended is running now, perhaps stranded.
         let servers = core::mem::take(&mut tm.rescue_after);
@@ -293,6 +294,11 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
         } => Answer::Reply(alloc::vec![
             signal::action(tm, pid, sig, disposition)? as Word
         ]),
+        Request::ConsoleClaim { chid, event } => {
+            console::claim(tm, pid, chid, event)?;
+            Answer::Reply(Vec::new())
+        }
+        Request::ConsoleTake => Answer::Reply(console::take(tm, pid, wire::CONSOLE_TAKE_WORDS)?),
         Request::SignalWait => match signal::wait(tm, pid, thread()?, caller.via)? {
             Some(sig) => Answer::Reply(alloc::vec![sig as Word]),
             None => Answer::Parked,
@@ -355,6 +361,10 @@ fn request(tm: &mut Taskman, caller: Caller, req: Request) -> Result<Answer, Err
         }
         Request::TimerWake { tid, deadline } => {
             let id = timer::wake_at(tm, pid, tid, deadline)?;
+            Answer::Reply(alloc::vec![id as Word])
+        }
+        Request::TimerCall { deadline, pc } => {
+            let id = timer::cut_call_at(tm, pid, thread()?, deadline, pc)?;
             Answer::Reply(alloc::vec![id as Word])
         }
         Request::Sleep { deadline } => {
@@ -541,6 +551,7 @@ pub fn end(tm: &mut Taskman, pid: Pid, status: i32) {
     passive::forget_process(tm, &process);
     timer::forget_process(tm, pid);
     interrupt::release(tm, pid);
+    console::forget_process(tm, pid);
     device::release(tm, core::mem::take(&mut process.devices));
     process::release_objects(tm, &process);
     process_threads::destroy_all(tm, &mut process);

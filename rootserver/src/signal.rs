@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 use qsoe_abi::errno::{Errno, EBUSY, ESRCH};
 use qsoe_abi::signal::{Disposition, SIGCHLD};
 use qsoe_abi::Pid;
-use sel4::{SchedContext, Tcb};
+use sel4::Tcb;
 use sel4_root_task::println;
 use sel4_sys::Word;
 use taskman_core::signals::Delivery;
@@ -114,15 +114,10 @@ fn answer_waiter(tm: &mut Taskman, pid: Pid) {
     }
 }
 
-/// Every thread of `p`: tid, TCB and own scheduling context.
-fn threads(p: &Process) -> Vec<(i32, Tcb, SchedContext)> {
-    let later = p
-        .threads
-        .iter_running()
-        .map(|(tid, t)| (tid, t.tcb(), t.sc()));
-    core::iter::once((1, p.tcb(), p.thread_sc(1).expect("the first thread")))
-        .chain(later)
-        .collect()
+/// Every thread of `p`: tid and TCB.
+fn threads(p: &Process) -> Vec<(i32, Tcb)> {
+    let later = p.threads.iter_running().map(|(tid, t)| (tid, t.tcb()));
+    core::iter::once((1, p.tcb())).chain(later).collect()
 }
 
 /// Stops `pid`, which `signal` stopped: its threads are suspended, the
@@ -131,7 +126,7 @@ fn stop(tm: &mut Taskman, pid: Pid, signal: u32) {
     let Some(p) = tm.processes.get_mut(pid) else {
         return;
     };
-    for (_, tcb, _) in threads(p) {
+    for (_, tcb) in threads(p) {
         if let Err(e) = tm.agents.suspend(p.core, tcb) {
             println!("taskman: cannot stop a thread of {}: {e:?}", p.path);
         }
@@ -152,27 +147,24 @@ fn stop(tm: &mut Taskman, pid: Pid, signal: u32) {
 }
 
 /// Lets stopped `pid` run again. A thread stopped inside a call to a
-/// passive server may have left its scheduling context with the server;
-/// each thread that is not itself passive gets its own back first (the
-/// server is rescued after the answer).
+/// passive server may have left its scheduling context with the server:
+/// each gets its own back first (`passive::reclaim_own`).
 fn resume(tm: &mut Taskman, pid: Pid) {
     let Some(p) = tm.processes.get_mut(pid) else {
         return;
     };
     p.signals.set_stopped(false);
-    let passive = p.ipc.passive_threads;
-    for (tid, tcb, own) in threads(p) {
-        if passive & passive::bit(tid) == 0 {
-            if own.unbind_tcb(tcb).is_err() {
-                let _ = own.unbind();
-            }
-            let _ = own.bind_tcb(tcb);
-        }
+    let all = threads(p);
+    for &(tid, _) in &all {
+        passive::reclaim_own(tm, pid, tid);
+    }
+    let Some(p) = tm.processes.get(pid) else {
+        return;
+    };
+    for (_, tcb) in all {
         if let Err(e) = tm.agents.resume(p.core, tcb) {
             println!("taskman: cannot continue a thread of {}: {e:?}", p.path);
         }
     }
     tm.processes.continued(pid);
-    let servers = passive::reachable_servers(tm, pid);
-    tm.rescue_after.extend(servers);
 }

@@ -153,6 +153,7 @@ fn fire(tm: &mut Taskman, f: Fired<Parked>) {
         }
         Action::Wake { tid } => ring(tm, f.owner, tid),
         Action::Sleep { parked, .. } => answer(tm, parked),
+        Action::CutCall { tid, pc } => crate::call_timeout::cut(tm, f.owner, tid, pc),
     }
 }
 
@@ -261,6 +262,29 @@ pub fn wake_at(tm: &mut Taskman, pid: Pid, tid: i32, deadline: u64) -> Result<i3
         return Err(ESRCH);
     }
     let id = tm.timers.table.create(pid, Action::Wake { tid })?;
+    tm.timers.table.set(id, pid, Some(deadline), 0)?;
+    reprogram(tm);
+    Ok(id.encode())
+}
+
+/// A call timeout for thread `tid`: its `Call` at `pc` is cut short at
+/// `deadline` (`call_timeout`). Answers the entry's id.
+pub fn cut_call_at(
+    tm: &mut Taskman,
+    pid: Pid,
+    tid: i32,
+    deadline: u64,
+    pc: u64,
+) -> Result<i32, Errno> {
+    if tm
+        .processes
+        .get(pid)
+        .and_then(|p| p.thread_tcb(tid))
+        .is_none()
+    {
+        return Err(ESRCH);
+    }
+    let id = tm.timers.table.create(pid, Action::CutCall { tid, pc })?;
     tm.timers.table.set(id, pid, Some(deadline), 0)?;
     reprogram(tm);
     Ok(id.encode())

@@ -1,6 +1,8 @@
 //! Helpers shared by the userland programs.
 #![no_std]
 
+pub mod line_discipline;
+
 /// Parses a decimal number (with an optional leading `-`).
 pub fn parse_int(s: &[u8]) -> Option<i64> {
     let (neg, digits) = match s.split_first()? {

@@ -18,6 +18,7 @@ pub mod mman;
 pub mod path;
 pub mod signal;
 pub mod suite;
+pub mod termios;
 pub mod time;
 pub mod wait;
 pub mod wire;

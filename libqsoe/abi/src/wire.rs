@@ -72,6 +72,9 @@ pub mod op {
     pub const INTERRUPT_DETACH: u64 = TAG | 42;
     pub const SIGNAL_ACTION: u64 = TAG | 43;
     pub const SIGNAL_WAIT: u64 = TAG | 44;
+    pub const CONSOLE_CLAIM: u64 = TAG | 45;
+    pub const CONSOLE_TAKE: u64 = TAG | 46;
+    pub const TIMER_CALL: u64 = TAG | 47;
 }
 
 /// Where `op::REPLY` carries its reply object and thread.
@@ -86,7 +89,7 @@ pub fn reply_op(reply: u8, tid: i32) -> u64 {
 }
 
 /// Requests that act on the calling thread (`THREAD_EXIT`, `THREAD_JOIN`,
-/// `CHANNEL_CREATE`, `SLEEP`, `SIGNAL_WAIT`) do not travel on the side channel, which every thread
+/// `CHANNEL_CREATE`, `SLEEP`, `SIGNAL_WAIT`, `TIMER_CALL`) do not travel on the side channel, which every thread
 /// of a process shares: they are made with `ecall` and this system call
 /// number, which the kernel does not know. It turns the call into an
 /// unknown-syscall fault on the thread's own fault endpoint, whose badge
@@ -103,7 +106,12 @@ pub const THREAD_TRAP_WORDS: usize = 6;
 pub fn needs_thread(label: u64) -> bool {
     matches!(
         label,
-        op::THREAD_EXIT | op::THREAD_JOIN | op::CHANNEL_CREATE | op::SLEEP | op::SIGNAL_WAIT
+        op::THREAD_EXIT
+            | op::THREAD_JOIN
+            | op::CHANNEL_CREATE
+            | op::SLEEP
+            | op::SIGNAL_WAIT
+            | op::TIMER_CALL
     )
 }
 
@@ -123,6 +131,10 @@ pub const PATH_MAX_BYTES: usize = 512;
 pub const MAX_RESOLVED: usize = 8;
 /// The words of a `PATH_RESOLVE` answer: the count, then each.
 pub const RESOLVE_WORDS: usize = 1 + MAX_RESOLVED * Resolved::WORDS;
+/// The words of a `CONSOLE_TAKE` answer at most: the count, then bytes
+/// (as many as a path resolution's answer, which every side-channel
+/// answer has room for).
+pub const CONSOLE_TAKE_WORDS: usize = RESOLVE_WORDS;
 /// Words before a path request's path: flags, chid, handle, length.
 const PATH_ATTACH_HEADER: usize = 4;
 
@@ -231,6 +243,14 @@ pub enum Request<'a> {
         tid: i32,
         deadline: u64,
     },
+    /// The calling thread's next `Call`, made at `pc` (libqsoe's timed
+    /// call site), is cut short with `ETIMEDOUT` if it has not returned
+    /// by `deadline` (a thread request: `MsgSend`'s `TimerTimeout`);
+    /// answers an id for `TimerDestroy`.
+    TimerCall {
+        deadline: u64,
+        pc: u64,
+    },
     /// The calling thread sleeps until `deadline` (a thread request):
     /// answered then.
     Sleep {
@@ -285,6 +305,16 @@ pub enum Request<'a> {
     /// Blocks the caller's signal thread until a caught signal is
     /// pending; answers its number.
     SignalWait,
+    /// The console driver takes over taskman's console: processes
+    /// spawned from now on get channel `chid` as fds 0, 1 and 2, and
+    /// taskman's own output waits for the driver, announced by `event`.
+    ConsoleClaim {
+        chid: i32,
+        event: SigEvent,
+    },
+    /// Taskman's console output that waits for the driver: answers the
+    /// byte count, then the bytes.
+    ConsoleTake,
     /// Starts a thread of the caller at `entry` with `function` and
     /// `argument` in a0 and a1 and its tid in a2; answers the tid.
     ThreadCreate {
@@ -716,22 +746,12 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
         op::DELIVER_EVENT => Ok(Request::DeliverEvent {
             client: int(words, 0)?,
             scoid: int(words, 1)?,
-            event: SigEvent::from_words([
-                word(words, 2)?,
-                word(words, 3)?,
-                word(words, 4)?,
-                word(words, 5)?,
-            ])?,
+            event: event_at(words, 2)?,
         }),
         op::CLOCK_INFO => Ok(Request::ClockInfo),
         op::TIMER_CREATE => Ok(Request::TimerCreate {
             clock: uint(words, 0)?,
-            event: SigEvent::from_words([
-                word(words, 1)?,
-                word(words, 2)?,
-                word(words, 3)?,
-                word(words, 4)?,
-            ])?,
+            event: event_at(words, 1)?,
         }),
         op::TIMER_SETTIME => Ok(Request::TimerSettime {
             id: int(words, 0)?,
@@ -746,6 +766,10 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
         }),
         op::SLEEP => Ok(Request::Sleep {
             deadline: word(words, 0)?,
+        }),
+        op::TIMER_CALL => Ok(Request::TimerCall {
+            deadline: word(words, 0)?,
+            pc: word(words, 1)?,
         }),
         op::THREAD_CONSUMED => Ok(Request::ThreadConsumed {
             tid: int(words, 0)?,
@@ -767,12 +791,7 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
         }),
         op::INTERRUPT_ATTACH => Ok(Request::InterruptAttach {
             irq: uint(words, 0)?,
-            event: SigEvent::from_words([
-                word(words, 1)?,
-                word(words, 2)?,
-                word(words, 3)?,
-                word(words, 4)?,
-            ])?,
+            event: event_at(words, 1)?,
         }),
         op::INTERRUPT_UNMASK => Ok(Request::InterruptUnmask { id: int(words, 0)? }),
         op::INTERRUPT_DETACH => Ok(Request::InterruptDetach { id: int(words, 0)? }),
@@ -781,8 +800,23 @@ pub fn decode(label: u64, words: &[u64]) -> Result<Request<'_>, Errno> {
             disposition: crate::signal::Disposition::from_word(word(words, 1)?).ok_or(EINVAL)?,
         }),
         op::SIGNAL_WAIT => Ok(Request::SignalWait),
+        op::CONSOLE_CLAIM => Ok(Request::ConsoleClaim {
+            chid: int(words, 0)?,
+            event: event_at(words, 1)?,
+        }),
+        op::CONSOLE_TAKE => Ok(Request::ConsoleTake),
         _ => Err(ENOSYS),
     }
+}
+
+/// The `struct sigevent` in the four words from `at`.
+fn event_at(words: &[u64], at: usize) -> Result<SigEvent, Errno> {
+    SigEvent::from_words([
+        word(words, at)?,
+        word(words, at + 1)?,
+        word(words, at + 2)?,
+        word(words, at + 3)?,
+    ])
 }
 
 fn decode_spawn(words: &[u64]) -> Result<Spawn<'_>, Errno> {
@@ -1307,7 +1341,25 @@ mod tests {
         assert_eq!(decode(op::SIGNAL_ACTION, &[15, 3]), Err(EINVAL));
         assert_eq!(decode(op::SIGNAL_ACTION, &[15]), Err(EINVAL));
         assert_eq!(decode(op::SIGNAL_WAIT, &[]), Ok(Request::SignalWait));
+        let e = SigEvent::pulse(3, 10, 20, 30).to_words();
+        assert_eq!(
+            decode(op::CONSOLE_CLAIM, &[4, e[0], e[1], e[2], e[3]]),
+            Ok(Request::ConsoleClaim {
+                chid: 4,
+                event: SigEvent::pulse(3, 10, 20, 30)
+            })
+        );
+        assert_eq!(decode(op::CONSOLE_CLAIM, &[4, e[0]]), Err(EINVAL));
         assert!(needs_thread(op::SIGNAL_WAIT));
+        assert!(needs_thread(op::TIMER_CALL));
+        assert_eq!(
+            decode(op::TIMER_CALL, &[5, 0x1000]),
+            Ok(Request::TimerCall {
+                deadline: 5,
+                pc: 0x1000
+            })
+        );
+        assert_eq!(decode(op::TIMER_CALL, &[5]), Err(EINVAL));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub enum Action<P> {
     Wake { tid: i32 },
     /// A sleeping thread: answer it (`P` holds how).
     Sleep { tid: i32, parked: P },
+    /// A thread's call timeout: cut its `Call` at `pc` short.
+    CutCall { tid: i32, pc: u64 },
 }
 
 /// One entry.
@@ -215,12 +217,12 @@ impl<P> Timers<P> {
         self.remove_where(|t| t.owner == owner)
     }
 
-    /// Removes the one-shot entries of thread `tid` of `owner` (`Wake` and
-    /// `Sleep`: the thread is ending); answers them.
+    /// Removes the one-shot entries of thread `tid` of `owner` (`Wake`,
+    /// `Sleep`, `CutCall`: the thread is ending); answers them.
     pub fn remove_thread(&mut self, owner: Pid, tid: i32) -> Vec<Timer<P>> {
         self.remove_where(|t| {
             t.owner == owner
-                && matches!(t.action, Action::Wake { tid: x } | Action::Sleep { tid: x, .. } if x == tid)
+                && matches!(t.action, Action::Wake { tid: x } | Action::Sleep { tid: x, .. } | Action::CutCall { tid: x, .. } if x == tid)
         })
     }
 
@@ -293,7 +295,7 @@ impl<P: Clone> Timers<P> {
                     }
                     fired.push(Fired { id, owner, action });
                 }
-                Action::Wake { .. } | Action::Sleep { .. } => {
+                Action::Wake { .. } | Action::Sleep { .. } | Action::CutCall { .. } => {
                     timer.deadline = None;
                     if let Some(t) = self.take(id) {
                         fired.push(Fired {
@@ -390,7 +392,9 @@ mod tests {
         assert_eq!(t.held_by(4), 0);
         assert!(t.create(4, event()).is_ok());
         assert_eq!(t.remove_thread(5, 3).len(), 0);
-        assert_eq!(t.remove_thread(5, 2).len(), 1);
+        let cut = t.create(5, Action::CutCall { tid: 2, pc: 8 }).unwrap();
+        assert_eq!(t.remove_thread(5, 2).len(), 2);
+        assert!(t.get(cut, 5).is_none());
         assert_eq!(t.next_deadline(), None);
         assert_eq!(t.len(), 1);
         let wake = t.create(5, Action::Wake { tid: 2 }).unwrap();

@@ -20,6 +20,14 @@ pub const LINE_SEPARATOR: char = '\n';
 /// The boot modes, in the order their files are listed.
 pub const MODES: [&str; 3] = ["run", "test", "bench"];
 
+/// The list init starts in every mode, before the mode's own: the drivers
+/// (daemons it stops once the mode's commands have ended).
+pub const DRIVERS: &str = "drivers";
+
+/// Every list init can be given, each a file: the modes', then the
+/// drivers'.
+pub const LISTS: [&str; 4] = [MODES[0], MODES[1], MODES[2], DRIVERS];
+
 /// The archive path of the file holding `mode`'s commands.
 pub fn path(mode: &str) -> String {
     format!("/etc/init/{mode}")
@@ -69,10 +77,15 @@ mod tests {
 
     #[test]
     fn each_mode_has_its_own_file() {
-        let paths: Vec<String> = MODES.iter().map(|mode| path(mode)).collect();
+        let paths: Vec<String> = LISTS.iter().map(|mode| path(mode)).collect();
         assert_eq!(
             paths,
-            ["/etc/init/run", "/etc/init/test", "/etc/init/bench"]
+            [
+                "/etc/init/run",
+                "/etc/init/test",
+                "/etc/init/bench",
+                "/etc/init/drivers"
+            ]
         );
     }
 }

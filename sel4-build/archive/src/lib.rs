@@ -130,7 +130,7 @@ pub fn entries(manifest: &Manifest, sources: &Sources) -> Result<Vec<Entry>, Err
         archive::FILE_MODE,
         manifest.grants(),
     ));
-    for (mode, commands) in manifest.init.modes() {
+    for (mode, commands) in manifest.init.lists() {
         let data = init_script::encode(commands);
         entries.push(Entry::new(
             &init_script::path(mode),

@@ -78,6 +78,9 @@ pub struct Init {
     pub test: Vec<Command>,
     #[serde(default)]
     pub bench: Vec<Command>,
+    /// Started in every mode before its commands, and stopped after them.
+    #[serde(default)]
+    pub drivers: Vec<Command>,
 }
 
 /// The manifest as written, before the one-of-`bin`/`elf` rule is applied.
@@ -162,7 +165,7 @@ impl Manifest {
     /// the files generated for init's commands.
     fn check_paths(&self) -> Result<(), Error> {
         let mut taken: BTreeMap<&str, String> = BTreeMap::new();
-        let generated: Vec<(String, String)> = init_script::MODES
+        let generated: Vec<(String, String)> = init_script::LISTS
             .iter()
             .map(|mode| (init_script::path(mode), format!("[init] {mode}")))
             .collect();
@@ -194,7 +197,7 @@ impl Manifest {
     }
 
     fn check_init_commands(&self) -> Result<(), Error> {
-        for (mode, commands) in self.init.modes() {
+        for (mode, commands) in self.init.lists() {
             for (index, command) in commands.iter().enumerate() {
                 self.check_command(command)
                     .map_err(|problem| Error::entry(format!("[init] {mode}[{index}]"), problem))?;
@@ -377,12 +380,14 @@ impl File {
 }
 
 impl Init {
-    /// Each boot mode with its commands, in [`init_script::MODES`] order.
-    pub fn modes(&self) -> [(&'static str, &[Command]); 3] {
+    /// Each list with its commands, in [`init_script::LISTS`] order: the
+    /// boot modes', then the drivers'.
+    pub fn lists(&self) -> [(&'static str, &[Command]); 4] {
         [
-            (init_script::MODES[0], &self.run),
-            (init_script::MODES[1], &self.test),
-            (init_script::MODES[2], &self.bench),
+            (init_script::LISTS[0], &self.run),
+            (init_script::LISTS[1], &self.test),
+            (init_script::LISTS[2], &self.bench),
+            (init_script::LISTS[3], &self.drivers),
         ]
     }
 }
@@ -620,7 +625,7 @@ mod tests {
         let manifest = Manifest::parse(INIT).unwrap();
         assert_eq!(manifest.programs.len(), 1);
         assert!(manifest.files.is_empty());
-        assert!(manifest.init.modes().iter().all(|(_, c)| c.is_empty()));
+        assert!(manifest.init.lists().iter().all(|(_, c)| c.is_empty()));
     }
 
     #[test]

@@ -54,13 +54,13 @@ fn pack_writes_the_archive_and_reports_it() {
     assert_eq!(
         text(&output.stdout),
         format!(
-            "archive: {} (5 entries, {} bytes)\n",
+            "archive: {} (6 entries, {} bytes)\n",
             out.display(),
             bytes.len()
         )
     );
-    // init, the abilities file and the three init command files.
-    assert_eq!(cpio_reader::iter_files(&bytes).count(), 5);
+    // init, the abilities file and the four init command files.
+    assert_eq!(cpio_reader::iter_files(&bytes).count(), 6);
     let leftovers: Vec<_> = fs::read_dir(out.parent().unwrap()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
 }

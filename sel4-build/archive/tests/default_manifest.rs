@@ -22,8 +22,9 @@ fn default_manifest() -> PathBuf {
     .collect()
 }
 
-const PROGRAMS: [(&str, &str); 22] = [
+const PROGRAMS: [(&str, &str); 24] = [
     ("/sbin/init", "init"),
+    ("/sbin/devc-ser8250", "devc-ser8250"),
     ("/bin/hello", "hello"),
     ("/bin/true", "true"),
     ("/bin/exit-with", "exit-with"),
@@ -39,6 +40,7 @@ const PROGRAMS: [(&str, &str); 22] = [
     ("/bin/greedy-none", "greedy"),
     ("/bin/dev-probe", "dev-probe"),
     ("/bin/dev-probe-none", "dev-probe"),
+    ("/bin/console-read", "console-read"),
     ("/bin/signal-probe", "signal-probe"),
     ("/bin/qsoe-test", "qsoe-test"),
     ("/bin/resmgr-peer", "resmgr-peer"),
@@ -80,6 +82,7 @@ fn default_manifest_has_the_expected_entries() {
     );
     assert_eq!(manifest.init.test, [["/bin/qsoe-test"]]);
     assert_eq!(manifest.init.bench, [["/bin/qsoe-bench"]]);
+    assert_eq!(manifest.init.drivers, [["/sbin/devc-ser8250"]]);
 }
 
 #[test]
@@ -94,8 +97,8 @@ fn default_manifest_packs_once_its_programs_exist() {
     let entries: Vec<(&str, &[u8])> = cpio_reader::iter_files(&archive.bytes)
         .map(|e| (e.name().trim_end_matches('\0'), e.file()))
         .collect();
-    // Programs, two fixtures, the abilities file, three init files.
-    assert_eq!(entries.len(), PROGRAMS.len() + 2 + 1 + 3);
+    // Programs, two fixtures, the abilities file, four init files.
+    assert_eq!(entries.len(), PROGRAMS.len() + 2 + 1 + 4);
     let contents = |name: &str| entries.iter().find(|e| e.0 == name).unwrap().1;
     assert_eq!(contents("sbin/init"), riscv_program("init"));
     assert_eq!(contents("bin/truncated-elf"), &riscv_program("true")[..512]);
@@ -105,6 +108,7 @@ fn default_manifest_packs_once_its_programs_exist() {
     );
     assert_eq!(contents("etc/init/test"), b"/bin/qsoe-test");
     assert_eq!(contents("etc/init/bench"), b"/bin/qsoe-bench");
+    assert_eq!(contents("etc/init/drivers"), b"/sbin/devc-ser8250");
     // Only init, the test suite and the benchmark may take a census; init
     // may attach anywhere, the suite and its resource manager under /test.
     let grants = contents("etc/grants");

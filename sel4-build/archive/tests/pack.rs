@@ -85,6 +85,7 @@ fn archive_round_trips() {
         "bin/truncated-elf",
         "etc/grants",
         "etc/init/bench",
+        "etc/init/drivers",
         "etc/init/run",
         "etc/init/test",
         "sbin/init",
@@ -92,7 +93,7 @@ fn archive_round_trips() {
     ];
     assert_eq!(names, expected, "sorted by path, without the leading /");
     let inodes: Vec<u32> = entries.iter().map(|e| e.2).collect();
-    assert_eq!(inodes, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(inodes, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 
     let entry = |name: &str| entries.iter().find(|e| e.0 == name).unwrap();
     let program = |name: &str, contents: Vec<u8>| {
@@ -119,6 +120,7 @@ fn archive_round_trips() {
     );
     file("etc/init/test", b"/sbin/init\x1f-v");
     file("etc/init/bench", b"");
+    file("etc/init/drivers", b"");
 }
 
 #[test]

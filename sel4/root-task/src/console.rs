@@ -6,6 +6,10 @@
 //! then hands the buffer to the debug kernel's console, if there is one.
 //! Threads on four cores print at once; a spin lock held for one whole
 //! `print!` keeps their lines from interleaving.
+//!
+//! Once a driver process owns the UART, output is *diverted* into a ring
+//! ([`Console::divert`]) for the driver to take ([`Console::take`]), and
+//! goes to the UART directly again if it stops ([`Console::undivert`]).
 
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -17,6 +21,13 @@ static UART: AtomicUsize = AtomicUsize::new(0);
 const EARLY_BYTES: usize = 4096;
 /// Output from before the UART was mapped; only touched under `LOCK`.
 static mut EARLY: ([u8; EARLY_BYTES], usize) = ([0; EARLY_BYTES], 0);
+
+const DIVERTED_BYTES: usize = 16 << 10;
+/// Output the driver has not taken yet: bytes, where the oldest is, how
+/// many; only touched under `LOCK`. Bytes that find it full are dropped.
+static mut DIVERTED: ([u8; DIVERTED_BYTES], usize, usize) = ([0; DIVERTED_BYTES], 0, 0);
+/// Whether output goes to `DIVERTED` rather than to the UART.
+static DIVERT: AtomicBool = AtomicBool::new(false);
 
 /// ns16550a registers (byte-wide, no register shift on QEMU's virt board).
 mod ns16550 {
@@ -60,6 +71,39 @@ impl Console {
         *len = 0;
     }
 
+    /// From now on output waits in a ring for the UART's driver.
+    pub fn divert() {
+        let _lock = Self::lock();
+        DIVERT.store(true, Ordering::Release);
+    }
+
+    /// Output goes to the UART again, what the ring holds first.
+    pub fn undivert() {
+        let mut lock = Self::lock();
+        DIVERT.store(false, Ordering::Release);
+        let mut chunk = [0; 256];
+        loop {
+            let n = lock.take(&mut chunk);
+            if n == 0 {
+                break;
+            }
+            chunk[..n].iter().for_each(|&b| lock.put(b));
+        }
+    }
+
+    /// Moves the oldest diverted output into `out`; answers how many bytes.
+    pub fn take(out: &mut [u8]) -> usize {
+        Self::lock().take(out)
+    }
+
+    /// Whether diverted output waits for the driver.
+    pub fn has_diverted() -> bool {
+        let _lock = Self::lock();
+        // SAFETY: under LOCK.
+        let (_, _, len) = unsafe { &*core::ptr::addr_of!(DIVERTED) };
+        *len > 0
+    }
+
     /// Writes out what is still buffered through the debug kernel's own
     /// console, for a panic before the UART was mapped.
     pub fn flush_to_kernel() {
@@ -77,7 +121,28 @@ impl Console {
 }
 
 impl ConsoleLock {
+    fn take(&mut self, out: &mut [u8]) -> usize {
+        // SAFETY: under LOCK, which this guard holds.
+        let (ring, head, len) = unsafe { &mut *core::ptr::addr_of_mut!(DIVERTED) };
+        let n = out.len().min(*len);
+        for (i, o) in out[..n].iter_mut().enumerate() {
+            *o = ring[(*head + i) % DIVERTED_BYTES];
+        }
+        *head = (*head + n) % DIVERTED_BYTES;
+        *len -= n;
+        n
+    }
+
     fn put(&mut self, b: u8) {
+        if DIVERT.load(Ordering::Acquire) {
+            // SAFETY: under LOCK, which this guard holds.
+            let (ring, head, len) = unsafe { &mut *core::ptr::addr_of_mut!(DIVERTED) };
+            if *len < DIVERTED_BYTES {
+                ring[(*head + *len) % DIVERTED_BYTES] = b;
+                *len += 1;
+            }
+            return;
+        }
         let base = UART.load(Ordering::Acquire);
         if base == 0 {
             // SAFETY: under LOCK, which this guard holds.

@@ -9,7 +9,15 @@
 //! `qsoe-suite: start <N>`, `qsoe-test: <name> start`, `qsoe-test: <name> ok`,
 //! `qsoe-test: <name> FAILED <reason>`, `qsoe-suite: end`. A later part of
 //! the suite (the tests that run as processes) adds its count with
-//! `qsoe-suite: more <N>`.
+//! `qsoe-suite: more <N>`. A test that needs someone at the keyboard asks
+//! with `qsoe-suite: type <hex bytes>`: the harness types them into the
+//! serial port and, unless the test fails anyway, fails it if their echo
+//! (what a console shows for them, up to the first return) never comes
+//! back as the end of a console line before its result.
+//!
+//! The debug kernel prints its own messages (`<<seL4(CPU n) ...>>`) on the
+//! same UART, whenever it likes; one may cut a line in two, so
+//! [`Splicer`] takes each out and joins the pieces first.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -92,6 +100,58 @@ enum Line<'a> {
     TestOk(&'a str),
     TestFailed(&'a str, &'a str),
     Other,
+    Type(Vec<u8>),
+}
+
+/// `hex` as bytes: an even number of hex digits.
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// What a console echoes for typed `bytes`, up to the first return:
+/// printable characters as they are, `^C` for an interrupt.
+pub fn visible_echo(bytes: &[u8]) -> String {
+    let mut echo = String::new();
+    for &b in bytes {
+        match b {
+            b'\r' | b'\n' => break,
+            0x03 => echo.push_str("^C"),
+            b if b.is_ascii_graphic() || b == b' ' => echo.push(b as char),
+            _ => {}
+        }
+    }
+    echo
+}
+
+/// Where the debug kernel's own messages begin: its colours, then `<<`.
+const KERNEL_MESSAGE: &str = "\x1b[0m\x1b[1m<<";
+
+/// Joins console lines that a kernel message cut in two: each message
+/// (which ends its own line) comes out alone, and the text before it goes
+/// in front of the line after it.
+#[derive(Debug, Default)]
+pub struct Splicer {
+    carry: String,
+}
+
+impl Splicer {
+    /// Takes one raw line; answers the lines to feed, in order.
+    pub fn push(&mut self, line: &str) -> Vec<String> {
+        match line.find(KERNEL_MESSAGE) {
+            Some(0) => vec![line.to_owned()],
+            Some(at) => {
+                self.carry.push_str(&line[..at]);
+                vec![line[at..].to_owned()]
+            }
+            None => vec![std::mem::take(&mut self.carry) + line],
+        }
+    }
 }
 
 impl<'a> Line<'a> {
@@ -105,6 +165,7 @@ impl<'a> Line<'a> {
                 ["start", n] => n.parse().map_or(Line::Other, Line::SuiteStart),
                 ["more", n] => n.parse().map_or(Line::Other, Line::SuiteMore),
                 ["end"] => Line::SuiteEnd,
+                ["type", hex] => decode_hex(hex).map_or(Line::Other, Line::Type),
                 _ => Line::Other,
             }
         } else if let Some(rest) = line.strip_prefix("qsoe-test:") {
@@ -141,6 +202,10 @@ pub struct Console {
     reports: HashMap<String, usize>,
     /// The line that crashed the run.
     fatal: Option<String>,
+    /// Bytes a test asked to have typed, not typed yet.
+    to_type: Vec<u8>,
+    /// The echo typing should bring back, while it has not come.
+    echo: Option<String>,
 }
 
 impl Console {
@@ -178,7 +243,18 @@ impl Console {
                     self.running.push((name.to_owned(), at));
                 }
             }
-            Line::TestOk(name) => self.record(name, Ok(())),
+            Line::Type(bytes) => {
+                let echo = visible_echo(&bytes);
+                self.echo = (!echo.is_empty()).then_some(echo);
+                self.to_type.extend(bytes);
+            }
+            Line::TestOk(name) => match self.echo.take() {
+                Some(echo) => self.record(
+                    name,
+                    Err(format!("typed input whose echo {echo:?} never came back")),
+                ),
+                None => self.record(name, Ok(())),
+            },
             Line::TestFailed(name, reason) => {
                 let reason = if reason.is_empty() {
                     "(no reason given)"
@@ -193,9 +269,22 @@ impl Console {
                 self.phase = Phase::Crashed;
                 self.fatal = Some(line.to_owned());
             }
-            Line::Other => {}
+            Line::Other => {
+                if self
+                    .echo
+                    .as_ref()
+                    .is_some_and(|e| line.ends_with(e.as_str()))
+                {
+                    self.echo = None;
+                }
+            }
         }
         self.phase
+    }
+
+    /// What a test asked to have typed since the last call.
+    pub fn take_typing(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.to_type)
     }
 
     pub fn phase(&self) -> Phase {
@@ -816,5 +905,35 @@ mod tests {
         assert_eq!(tail[0], "line 60");
         assert_eq!(tail[TAIL_LINES - 1], "line 99");
         assert!(message.contains(&format!("--- last {TAIL_LINES} console lines ---")));
+    }
+
+    #[test]
+    fn kernel_messages_are_taken_out_of_the_lines_they_cut() {
+        let mut splicer = Splicer::default();
+        let message = format!("{KERNEL_MESSAGE}\x1b[0m\x1b[32mseL4(CPU 1)\x1b[0m: no.>>\x1b[0m");
+        let alone = vec![message.clone()];
+        assert_eq!(splicer.push(&format!("qsoe-test: a sta{message}")), alone);
+        assert_eq!(splicer.push("rt"), ["qsoe-test: a start"]);
+        assert_eq!(splicer.push(&message), alone);
+        assert_eq!(splicer.push("plain"), ["plain"]);
+    }
+
+    #[test]
+    fn typing_is_handed_out_and_its_echo_awaited() {
+        let mut console = feed(&["qsoe-suite: start 3", "qsoe-test: a start"]);
+        console.feed("qsoe-suite: type 68690d");
+        assert_eq!(console.take_typing(), b"hi\r");
+        assert!(console.take_typing().is_empty());
+        console.feed("hi");
+        console.feed("qsoe-test: a ok");
+        console.feed("qsoe-test: b start");
+        console.feed("qsoe-suite: type 03");
+        console.feed("qsoe-test: b ok");
+        console.feed("qsoe-suite: type zz");
+        assert!(console.take_typing().starts_with(&[3]));
+        let report = console.finish(&Termination::Exited(Some(0)));
+        assert!(report.tests[0].result.is_ok());
+        assert!(failure(&report.tests, "b").contains("\"^C\" never came back"));
+        assert_eq!(visible_echo(b"ab\x7fc\rxyz"), "abc");
     }
 }

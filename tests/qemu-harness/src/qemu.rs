@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use sel4_config::platform::{EXACT_HARTS, HARTS, MEMORY_MIB, QEMU_MACHINE, SEL4_ARCH};
 
-use crate::console::{Console, Phase, Termination};
+use crate::console::{Console, Phase, Splicer, Termination};
 
 /// How long QEMU gets to power off by itself after `qsoe-suite: end`.
 const END_GRACE: Duration = Duration::from_secs(10);
@@ -158,12 +158,15 @@ impl Launch {
         let start = Instant::now();
         let mut child = KillOnDrop(
             self.command()
-                .stdin(Stdio::null())
+                .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .spawn()
                 .map_err(|e| self.start_error(e))?,
         );
         let stdout = child.0.stdout.take().expect("stdout is piped");
+        // What tests ask to have typed goes to the guest's serial port.
+        let mut keyboard = child.0.stdin.take().expect("stdin is piped");
+        let mut splicer = Splicer::default();
         // A thread turns the blocking pipe into a channel, so the wait for
         // the next line can have a deadline.
         let (lines, received) = mpsc::channel();
@@ -186,9 +189,17 @@ impl Launch {
         let mut phase = console.phase();
         let termination = loop {
             match received.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(line) => {
-                    let now = console.feed_at(&line, start.elapsed());
-                    on_line(&line, console)?;
+                Ok(raw) => {
+                    let mut now = phase;
+                    for line in splicer.push(&raw) {
+                        now = console.feed_at(&line, start.elapsed());
+                        on_line(&line, console)?;
+                        let typed = console.take_typing();
+                        // A QEMU that is gone shows in the next receive.
+                        if !typed.is_empty() {
+                            let _ = keyboard.write_all(&typed).and_then(|()| keyboard.flush());
+                        }
+                    }
                     if now != phase {
                         phase = now;
                         let grace = match now {

@@ -7,36 +7,25 @@
 //! - `attach`: attaches its interrupt to a pulse, unmasks and detaches it.
 //! - `hold`: maps it and attaches its interrupt, and exits holding both,
 //!   for taskman to take back.
-//! - `fire`: (a 16550 UART) attaches its interrupt, turns on the
-//!   transmitter-empty interrupt, and exits 0 once the pulse comes (3 if
-//!   it does not within a second); the interrupt is turned off again.
 //!
 //! Any refused call exits with its errno (`EPERM` is 1).
 #![no_std]
 #![no_main]
 
 use libqsoe::abi::event::SigEvent;
-use libqsoe::abi::ipc::PULSE_BYTES;
-use libqsoe::abi::time::CLOCK_MONOTONIC;
-use libqsoe::errno::{Errno, ETIMEDOUT};
+use libqsoe::errno::Errno;
 use libqsoe::mman::{
     find_device, mmap_device_memory, munmap_device_memory, InterruptAttachEvent, InterruptDetach,
     InterruptUnmask, PROT_NOCACHE, PROT_READ, PROT_WRITE,
 };
-use libqsoe::neutrino::{ChannelCreate, ConnectAttach, MsgReceive};
+use libqsoe::neutrino::{ChannelCreate, ConnectAttach};
 use libqsoe::taskman;
-use libqsoe::time::{timeout, TimerTimeout};
 use qsoe_userland::parse_int;
 
 libqsoe::main!(main);
 
 /// The pulse code the interrupt's event carries.
 const IRQ_CODE: i8 = 1;
-/// 16550 registers: interrupt enable, interrupt identification.
-const UART_IER: usize = 1;
-const UART_IIR: usize = 2;
-/// IER: transmitter holding register empty.
-const IER_THRE: u8 = 0x02;
 
 fn main() -> i32 {
     match probe() {
@@ -75,7 +64,6 @@ fn probe() -> Result<i32, Errno> {
             InterruptAttachEvent(irq, &own_pulse()?)?;
             Ok(0)
         }
-        b"fire" => fire(device.paddr, device.size as usize, irq),
         _ => Ok(4),
     }
 }
@@ -84,32 +72,5 @@ fn probe() -> Result<i32, Errno> {
 fn own_pulse() -> Result<SigEvent, Errno> {
     let chid = ChannelCreate(0)?;
     let coid = ConnectAttach(0, taskman::getpid(), chid, 0, 0)?;
-    CHID.store(chid, core::sync::atomic::Ordering::Relaxed);
     Ok(SigEvent::pulse(coid, 21, IRQ_CODE, 0))
-}
-
-static CHID: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(-1);
-
-fn fire(paddr: u64, size: usize, irq: u32) -> Result<i32, Errno> {
-    let regs = mmap_device_memory(size, PROT_READ | PROT_WRITE | PROT_NOCACHE, paddr)?;
-    let id = InterruptAttachEvent(irq, &own_pulse()?)?;
-    let reg = |r: usize| (regs as usize + r) as *mut u8;
-    // SAFETY: the UART's registers are mapped at `regs`.
-    unsafe { core::ptr::write_volatile(reg(UART_IER), IER_THRE) };
-    let chid = CHID.load(core::sync::atomic::Ordering::Relaxed);
-    TimerTimeout(CLOCK_MONOTONIC, timeout::RECEIVE, None, Some(1_000_000_000))?;
-    let got = MsgReceive(chid, &mut [0; PULSE_BYTES], None);
-    // SAFETY: as above. Reading IIR clears a transmitter-empty interrupt.
-    unsafe {
-        core::ptr::write_volatile(reg(UART_IER), 0);
-        core::ptr::read_volatile(reg(UART_IIR));
-    }
-    InterruptUnmask(irq, id)?;
-    InterruptDetach(id)?;
-    match got {
-        Ok(0) => Ok(0),
-        Err(ETIMEDOUT) => Ok(3),
-        Ok(_) => Ok(5),
-        Err(e) => Err(e),
-    }
 }

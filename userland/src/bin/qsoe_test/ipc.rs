@@ -10,6 +10,7 @@ use libqsoe::neutrino::*;
 use libqsoe::taskman::{self, SpawnOptions};
 use libqsoe::Pid;
 use qsoe_abi::ipc::{Pulse, PULSE_BYTES};
+use qsoe_abi::wire::{Resolved, MAX_RESOLVED};
 
 /// Unwraps an IPC call's result or fails the test naming the call.
 macro_rules! ok {
@@ -208,10 +209,15 @@ pub fn side_channel_coid() -> Outcome {
     if info.pid != 0 || info.coid != SYSMGR_COID {
         fail!("side channel leads to {info:?}");
     }
+    // fds 0..2 lead to the console: its driver's channel once it runs.
+    let mut found = [Resolved::default(); MAX_RESOLVED];
+    // (Taskman's `/` covers it too: the first registration is the one.)
+    ok!(libqsoe::io::resolve(b"/dev/console", &mut found));
+    let console = (found[0].pid, found[0].chid);
     for fd in 0..3 {
         let info = ok!(ConnectServerInfo(0, fd));
-        if info.pid != 0 {
-            fail!("fd {fd} leads to {info:?}");
+        if (info.pid, info.chid) != console || info.coid != fd {
+            fail!("fd {fd} leads to {info:?}, not the console {console:?}");
         }
     }
     // Taskman answers a QNX message it does not speak with an error.

@@ -3,10 +3,13 @@
 //! catching side is `/bin/signal-probe` (see `signal_probe.rs`); whatever
 //! the tests start is reaped and nothing it held stays behind.
 
+use super::dev::{type_keys, wait_for};
 use super::{expect_exit, expect_signal, no_leak, run, spawn, warm_up, Outcome, Why};
 use core::fmt::Write;
+use libqsoe::abi::termios::{DCMD_CHR_TCGETPGRP, DCMD_CHR_TCSETPGRP};
 use libqsoe::abi::time::Timespec;
 use libqsoe::errno::{EPERM, ESRCH};
+use libqsoe::io::devctl;
 use libqsoe::signal::{kill, SIGCHLD, SIGCONT, SIGINT, SIGKILL, SIGSTOP, SIGTERM, SIGWINCH};
 use libqsoe::taskman::{self, SpawnOptions};
 use libqsoe::time::nanosleep;
@@ -155,4 +158,48 @@ pub fn stop_continue() -> Outcome {
     let (_, status) = wait(paused, 0)?;
     expect_signal(status, SIGKILL)?;
     no_leak(&before, false)
+}
+
+/// The foreground process as the console driver sees it.
+fn foreground() -> Result<Pid, Why> {
+    let mut pid = [0u8; 4];
+    match devctl(0, DCMD_CHR_TCGETPGRP, &mut pid) {
+        Ok(_) => Ok(i32::from_le_bytes(pid)),
+        Err(e) => fail!("tcgetpgrp: {e}"),
+    }
+}
+
+fn set_foreground(pid: Pid) -> Outcome {
+    let mut bytes = pid.to_le_bytes();
+    match devctl(0, DCMD_CHR_TCSETPGRP, &mut bytes) {
+        Ok(_) => Ok(()),
+        Err(e) => fail!("tcsetpgrp({pid}): {e}"),
+    }
+}
+
+/// `^C` typed at the console ends the foreground process with `SIGINT`:
+/// first the one reading the console (nobody named one), then one that
+/// `tcsetpgrp` named, which need not be reading.
+pub fn sigint_from_console() -> Outcome {
+    let reader = start("/bin/console-read", &[b"console-read", b"never"])?;
+    let mut waiting = false;
+    for _ in 0..200 {
+        if foreground()? == reader {
+            waiting = true;
+            break;
+        }
+        sleep_ms(10);
+    }
+    if !waiting {
+        let _ = kill(reader, SIGKILL);
+        fail!("the reader never became the console's foreground");
+    }
+    type_keys(b"\x03");
+    expect_signal(wait_for(reader, 5000)?, SIGINT)?;
+    let paused = start("/bin/pause", &[b"pause"])?;
+    set_foreground(paused)?;
+    type_keys(b"\x03");
+    let status = wait_for(paused, 5000);
+    set_foreground(0)?;
+    expect_signal(status?, SIGINT)
 }

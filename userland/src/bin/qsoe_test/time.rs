@@ -1,8 +1,6 @@
 //! Time: clocks, sleeping that costs no CPU, timers that deliver pulses,
-//! and receive timeouts. Deadlines are checked against `CLOCK_MONOTONIC`:
-//! nothing may come early. QEMU runs on host time, and taskman still
-//! prints the console itself (a printed line holds its loop up for
-//! milliseconds), so the bounds on lateness and on a sleeper's CPU time
+//! and receive and send timeouts. Deadlines are checked against `CLOCK_MONOTONIC`:
+//! nothing may come early. QEMU runs on host time, so the bounds on lateness and on a sleeper's CPU time
 //! are far looser than the targets (1 ms, none): wakeups measure 0.5 to
 //! 0.8 ms late on a quiet host, but up to about 100 ms in some boots, the
 //! cause not found yet (see docs/architecture.md, "Time"). They catch a timer that never fires, a
@@ -11,12 +9,14 @@
 
 use super::{census, no_leak, Outcome, Why};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use libqsoe::abi::event::SigEvent;
 use libqsoe::abi::ipc::{Pulse, PULSE_BYTES};
 use libqsoe::abi::time::{Itimer, CLOCK_MONOTONIC, CLOCK_REALTIME, TIMER_ABSTIME};
 use libqsoe::errno::{Errno, EINVAL, ENOTSUP, ETIMEDOUT};
-use libqsoe::neutrino::{ChannelCreate, ChannelDestroy, ConnectAttach, ConnectDetach, MsgReceive};
+use libqsoe::neutrino::{
+    ChannelCreate, ChannelDestroy, ConnectAttach, ConnectDetach, MsgReceive, MsgReply, MsgSend,
+};
 use libqsoe::taskman;
 use libqsoe::thread::{gettid, ThreadCreate, ThreadJoin};
 use libqsoe::time::{
@@ -286,11 +286,101 @@ pub fn msgreceive_timeout() -> Outcome {
         fail!("the timer's pulse was not received");
     }
     ok!(TimerDestroy(timer));
-    if TimerTimeout(CLOCK_MONOTONIC, timeout::SEND, None, Some(MS)) != Err(ENOTSUP) {
-        fail!("a MsgSend timeout was accepted");
-    }
     no_leak(&before, false)?;
     close(chid, coid)
+}
+
+/// The channel of the `holder` thread, once it has made it.
+static HOLDER_CHID: AtomicI32 = AtomicI32::new(-1);
+
+/// A server thread that receives a message and holds it unanswered, then
+/// answers the next one (status 7), and ends.
+extern "C" fn holder(_: usize) -> usize {
+    let Ok(chid) = ChannelCreate(0) else {
+        return 1;
+    };
+    HOLDER_CHID.store(chid, Ordering::Release);
+    let mut buf = [0u8; 16];
+    let Ok(held) = MsgReceive(chid, &mut buf, None) else {
+        return 2;
+    };
+    let Ok(next) = MsgReceive(chid, &mut buf, None) else {
+        return 3;
+    };
+    let answered = MsgReply(next, 7, &[]).is_ok();
+    // The held client timed out long ago: this reply reaches nobody.
+    let _ = MsgReply(held, 0, &[]);
+    let _ = ChannelDestroy(chid);
+    if answered {
+        0
+    } else {
+        4
+    }
+}
+
+/// `TimerTimeout` with `_NTO_TIMEOUT_SEND` cuts a `MsgSend` that nobody
+/// receives short with `ETIMEDOUT`, and with `_NTO_TIMEOUT_REPLY` one that
+/// a (passive) server received and never answers; no earlier than the
+/// deadline, and the client goes on (its scheduling context back from the
+/// server) to a call that works; nothing leaks.
+pub fn msgsend_timeout() -> Outcome {
+    let (chid, coid) = own_channel()?;
+    // The first round grows what taskman keeps (its tables, the process's
+    // first extra thread); the second must leave everything as it was.
+    timed_sends(chid, coid)?;
+    let before = census()?;
+    timed_sends(chid, coid)?;
+    no_leak(&before, false)?;
+    close(chid, coid)
+}
+
+/// One round of `msgsend_timeout`: a send nobody receives, then a call a
+/// holder thread receives and holds.
+fn timed_sends(chid: i32, coid: i32) -> Outcome {
+    let timed_send = |coid: i32, flags: u32| -> Result<u64, Why> {
+        ok!(TimerTimeout(CLOCK_MONOTONIC, flags, None, Some(50 * MS)));
+        let start = monotonic_ns();
+        match MsgSend(coid, b"ping", &mut []) {
+            Err(ETIMEDOUT) => Ok(monotonic_ns() - start),
+            other => fail!("expected ETIMEDOUT, got {other:?}"),
+        }
+    };
+    let took = timed_send(coid, timeout::SEND)?;
+    if !(50 * MS..50 * MS + LATE_NS).contains(&took) {
+        fail!("the send timeout came after {} us", took / 1000);
+    }
+    // The timeout went with that call: a pulse still goes through.
+    ok!(libqsoe::neutrino::MsgSendPulse(coid, -1, 5, 1));
+    if pulse(chid)?.0 != 5 {
+        fail!("the channel lost its pulse");
+    }
+    HOLDER_CHID.store(-1, Ordering::Release);
+    let tid = ok!(ThreadCreate(0, holder, 0));
+    let mut server = -1;
+    for _ in 0..200 {
+        server = HOLDER_CHID.load(Ordering::Acquire);
+        if server >= 0 {
+            break;
+        }
+        let _ = nanosleep(&Timespec::from_nsec(MS));
+    }
+    if server < 0 {
+        fail!("the holder made no channel");
+    }
+    let to_holder = ok!(ConnectAttach(0, taskman::getpid(), server, 0, 0));
+    let took = timed_send(to_holder, timeout::REPLY)?;
+    if !(50 * MS..50 * MS + LATE_NS).contains(&took) {
+        fail!("the reply timeout came after {} us", took / 1000);
+    }
+    match MsgSend(to_holder, b"again", &mut []) {
+        Ok(7) => {}
+        other => fail!("the call after the timeout: {other:?}"),
+    }
+    if ok!(ThreadJoin(tid)) != 0 {
+        fail!("the holder failed");
+    }
+    ok!(ConnectDetach(to_holder));
+    Ok(())
 }
 
 /// 10,000 timers made, fired once and destroyed: the census is equal.
