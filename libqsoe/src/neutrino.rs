@@ -539,7 +539,7 @@ extern "C" {
 /// `qsoe_timed_call`, whose `ecall` taskman knows.
 fn call(cap: Word, info: MessageInfo, mrs: [Word; 4]) -> Result<sel4_sys::Received, Errno> {
     use crate::time::timeout::{REPLY, SEND};
-    let Some(deadline) = crate::time::take_timeout(SEND | REPLY) else {
+    let Some(deadline) = crate::time::take_timeout_for(SEND | REPLY) else {
         return Ok(sel4_sys::call(cap, info, mrs));
     };
     let ecall = core::ptr::addr_of!(qsoe_timed_call_ecall) as Word;

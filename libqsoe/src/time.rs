@@ -153,6 +153,20 @@ pub(crate) fn take_timeout(states: u32) -> Option<u64> {
     (for_states & states != 0).then_some(deadline)
 }
 
+/// Takes this thread's pending timeout only if it is for one of
+/// `states`: a `MsgSend` (a console line, say) leaves a receive timeout
+/// for the receive it was set for.
+pub(crate) fn take_timeout_for(states: u32) -> Option<u64> {
+    let state = crate::this_thread::current();
+    match state.timeout {
+        Some((deadline, for_states)) if for_states & states != 0 => {
+            state.timeout = None;
+            Some(deadline)
+        }
+        _ => None,
+    }
+}
+
 /// Microseconds this process's thread `tid` ran since the last time this
 /// was asked of it, as the kernel counts them on its scheduling context.
 pub fn thread_consumed_us(tid: i32) -> Result<u64, Errno> {
