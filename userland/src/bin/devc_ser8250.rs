@@ -28,7 +28,7 @@
 use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 use libqsoe::abi::event::SigEvent;
 use libqsoe::abi::iomsg::{mode, Stat, IO_FLAG_RD, IO_FLAG_WR};
-use libqsoe::abi::ipc::{pulse_code, Pulse, PULSE_BYTES, SIDE_CHANNEL};
+use libqsoe::abi::ipc::{chf, pulse_code, Pulse, PULSE_BYTES, SIDE_CHANNEL};
 use libqsoe::abi::termios::{
     Termios, DCMD_CHR_TCGETATTR, DCMD_CHR_TCGETPGRP, DCMD_CHR_TCSETATTR, DCMD_CHR_TCSETPGRP,
 };
@@ -498,7 +498,9 @@ extern "C" fn interrupt_thread(_: usize) -> usize {
 /// Makes the interrupt thread's channel, attaches the UART's interrupt to
 /// it and claims taskman's console; answers the channel.
 fn attach_interrupt(serial: &Serial) -> Result<i32, Errno> {
-    let chid = ChannelCreate(0)?;
+    // Fixed priority: the thread keeps its own scheduling context, so an
+    // interrupt never waits for a context to be lent or rung back.
+    let chid = ChannelCreate(chf::FIXED_PRIORITY)?;
     let own = ConnectAttach(0, taskman::getpid(), chid, SIDE_CHANNEL, 0)?;
     let irq = serial.state.lock().irq.0;
     let id = InterruptAttachEvent(irq, &SigEvent::pulse(own, PRIORITY, IRQ_CODE, 0))?;
