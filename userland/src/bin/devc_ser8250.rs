@@ -456,6 +456,10 @@ fn run() -> Result<core::convert::Infallible, Errno> {
     }
     dispatch.attach("/dev/ser1", 0, SER1)?;
     dispatch.attach("/dev/console", 0, CONSOLE)?;
+    println!(
+        "devc-ser8250: ns16550a at {:#x}, interrupt {irq}: /dev/ser1, /dev/console",
+        device.paddr
+    );
     dispatch.run()
 }
 
