@@ -1,13 +1,12 @@
 //! Taskman's console is the board's UART, which it drives itself (see
 //! `sel4_root_task::Console`): the device tree names it, and a device
 //! untyped holds its registers. Processes write to it through their
-//! console connections (fds 0, 1, 2: see `files`), each line kept whole.
-//!
-//! Until a driver claims it (`CONSOLE_CLAIM`: `devc-ser8250`, granted the
+//! console connections (fds 0, 1, 2: see `files`), each line kept whole,
+//! until a driver claims it (`CONSOLE_CLAIM`: `devc-ser8250`, granted the
 //! same UART). From then on taskman's output waits in a ring that the
 //! driver empties (`CONSOLE_TAKE`) whenever its event says there is some,
 //! and every process spawned gets the driver's channel as fds 0, 1 and 2
-//! (`spawn_console`). If the driver ends, taskman prints itself again.
+//! (`process::spawn`). If the driver ends, taskman prints itself again.
 
 use crate::{device, event, Taskman};
 use alloc::vec::Vec;
