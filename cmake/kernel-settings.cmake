@@ -36,3 +36,12 @@ endif()
 set(KernelMaxNumNodes "${qsoe_harts}" CACHE STRING "")
 set(KernelDebugBuild "${qsoe_debug}" CACHE BOOL "")
 set(KernelPrinting "${qsoe_debug}" CACHE BOOL "")
+# No IPC fastpath. Since 16.0.0 an MCS kernel links endpoint queues through
+# the same two TCB fields as the scheduler's queues, and the Call fastpath
+# takes its receiver off the head of the endpoint queue without clearing the
+# receiver's link to the thread behind it. With two or more threads waiting
+# on one endpoint (any thread pool of a resource manager), that stale link
+# later splices the receiver into a queue it already left, and the kernel
+# dereferences NULL in tcb_queue_remove: one process could halt the machine.
+# The slowpath unlinks properly. See docs/performance.md for the cost.
+set(KernelFastpath OFF CACHE BOOL "")

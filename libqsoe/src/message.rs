@@ -2,8 +2,8 @@
 //! registers.
 //!
 //! A message of at most four words travels in the registers alone and
-//! never touches the IPC buffer: that is the size the kernel's fastpath
-//! takes, and copying it word by word (not through `memcpy`) is most of
+//! never touches the IPC buffer: the kernel copies it register to register
+//! (the IPC buffer stays cold), and copying it word by word (not through `memcpy`) is most of
 //! what `MsgSend` costs beyond a raw `seL4_Call`. Longer messages fill the
 //! IPC buffer behind the first four words.
 //!

@@ -17,14 +17,15 @@ const ROUND_TRIPS: u64 = 20_000;
 pub fn run(tm: &mut Taskman) {
     let unit = tm.boot.args.clock.unit();
     match raw_round_trip(tm) {
-        Ok(n) => println!("bench: raw_fastpath_{unit}_one_address_space {n}"),
+        Ok(n) => println!("bench: raw_passive_{unit}_one_address_space {n}"),
         Err(e) => println!("taskman: raw IPC benchmark could not run: {e:?}"),
     }
 }
 
 /// The round trip everything else is measured against: `seL4_Call` to a
 /// passive server on the same core that answers with `seL4_ReplyRecv`,
-/// one message register each way (the kernel's fastpath). Answers cycles
+/// one message register each way (the kernel's slowpath: our kernels are
+/// built without the fastpath, see cmake/kernel-settings.cmake). Answers cycles
 /// per round trip.
 pub fn raw_round_trip(tm: &mut Taskman) -> Result<u64, Error> {
     let endpoint = tm.objects.create(object::ENDPOINT, 0)?;
@@ -33,7 +34,7 @@ pub fn raw_round_trip(tm: &mut Taskman) -> Result<u64, Error> {
         .and_then(|server| {
             // The first call runs the server on its own scheduling context until
             // it waits in ReplyRecv; without it, it becomes passive and runs on
-            // each caller's donated time, as the fastpath wants.
+            // each caller's donated time, as passive servers do.
             sel4_sys::call(endpoint, MessageInfo::new(0, 0, 0, 1), [0; 4]);
             let timed = server.sc.unbind_tcb(server.tcb).map(|()| {
                 let start = cycles();

@@ -8,8 +8,8 @@
 //! blocks in a receive, and gives it to the thread again when the
 //! notification rings (a pulse, or the thread's own wake-up after a reply
 //! that gave a client's context back). While it waits, a client's `Call`
-//! lends it the client's context (the kernel's fastpath wants exactly
-//! that), and the reply fused into `ReplyRecv` returns it. The thread
+//! lends it the client's context, and the reply fused into `ReplyRecv`
+//! returns it. The thread
 //! keeps its own priority: a server runs at its own priority (its ceiling)
 //! on its client's time.
 //!

@@ -194,6 +194,7 @@ const TESTS: &[(&str, Test)] = &[
     ("proc::lists_processes", paths::lists_processes),
     ("resmgr::thread_pool", paths::thread_pool),
     ("resmgr::pool_dies_mid_read", paths::pool_dies_mid_read),
+    ("resmgr::pool_churn", paths::pool_churn),
     ("leak::open_close_10000", paths::open_close_10000),
     ("smp::processes_on_all_cores", processes_on_all_cores),
     ("mem::all_ram_reachable", all_ram_reachable),

@@ -616,6 +616,37 @@ pub fn thread_pool() -> Outcome {
     Ok(())
 }
 
+/// Reads the pool's file `arg` times; answers how many reads failed.
+extern "C" fn churn_reader(reads: usize) -> usize {
+    let mut buf = [0u8; 8];
+    (0..reads)
+        .filter(|_| !matches!(read_file("/test/pool", &mut buf), Ok(b"pool" | b"alone")))
+        .count()
+}
+
+/// Two readers keep a two-thread pool busy for 600 reads, so that most
+/// calls find both pool threads waiting on the one channel. seL4 16.0.0's
+/// Call fastpath left the served thread linked to the other one, and the
+/// stale link soon corrupted the endpoint's queue and halted the kernel
+/// (cmake/kernel-settings.cmake builds the kernel without the fastpath).
+pub fn pool_churn() -> Outcome {
+    const READS: usize = 300;
+    let s = start("/bin/resmgr-peer", "pool", &["/test/pool"])?;
+    let readers = [
+        ok!(ThreadCreate(0, churn_reader, READS)),
+        ok!(ThreadCreate(0, churn_reader, READS)),
+    ];
+    let mut failed = 0;
+    for t in readers {
+        failed += ok!(ThreadJoin(t));
+    }
+    kill_and_reap(s)?;
+    if failed != 0 {
+        fail!("{failed} of {} reads failed", 2 * READS);
+    }
+    Ok(())
+}
+
 /// A read the pool holds alone (its thread runs on the reader's lent
 /// context, yielding while it waits for a second read that never comes).
 extern "C" fn held_reader(_: usize) -> usize {
