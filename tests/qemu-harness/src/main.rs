@@ -6,6 +6,7 @@
 //! whose runner just returns the recorded outcome.
 
 mod console;
+mod host_sleep;
 mod qemu;
 
 use std::env;
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Arguments, Trial};
 
 use console::{Console, Outcome, Report, Termination};
+use host_sleep::HostSleeper;
 use qemu::{Clock, Launch};
 
 const USAGE: &str = "\
@@ -362,12 +364,17 @@ fn summarize(
 }
 
 fn bench(options: Options) -> Result<ExitCode, String> {
+    let host = HostSleeper::start();
     let (console, termination) = boot(&options, "bench", |line, _| {
         let line = line.trim();
+        host.follow(line);
         if line.starts_with("bench: ") {
             println!("{line}");
         }
     })?;
+    if let Some(line) = host.finish() {
+        println!("{line}");
+    }
     Ok(match bench_trouble(&console, &termination) {
         None => ExitCode::SUCCESS,
         Some(why) => {

@@ -34,6 +34,7 @@ use libqsoe::neutrino::{
 use libqsoe::println;
 use libqsoe::taskman::{self, SpawnOptions};
 use libqsoe::thread::{ThreadCreate, ThreadJoin};
+use libqsoe::time::{monotonic_ns, sleep_until};
 use libqsoe::Pid;
 use qsoe_userland::{cycles, parse_int, Ratio};
 use sel4_sys::MessageInfo;
@@ -56,6 +57,7 @@ fn main() -> i32 {
             (Some(chid_f), Some(mode)) => client(pid as Pid, [chid_p as i32, chid_f as i32], mode),
             _ => 2,
         },
+        (Some(b"sleep"), _, _) => timer_wakeup(args.get(2).unwrap_or(b"")),
         _ => 2,
     }
 }
@@ -308,4 +310,34 @@ fn spawn_exit_wait() -> Option<(u64, SpawnProfile)> {
     let per = (cycles() - start) / SPAWNS;
     let profile = taskman::spawn_profile().ok()?;
     (profile.spawns == SPAWNS).then_some((per, profile))
+}
+
+/// Sleeps of 1 ms, each woken by taskman's timer path (RTC alarm, the
+/// request loop, the sleeper's reply object).
+const WAKEUPS: usize = 1_000;
+
+/// How late 1,000 wakeups from 1 ms sleeps are, in µs of host time: the
+/// median and the worst, on the line `timer_wakeup_latency_us` followed
+/// by `suffix`.
+fn timer_wakeup(suffix: &[u8]) -> i32 {
+    // The harness samples the host's own 1 ms sleeps from here to the
+    // result line.
+    println!("bench-phase: wakeups");
+    let mut late = [0u64; WAKEUPS];
+    for l in late.iter_mut() {
+        let deadline = monotonic_ns() + 1_000_000;
+        if sleep_until(deadline).is_err() {
+            return 3;
+        }
+        *l = monotonic_ns().saturating_sub(deadline) / 1_000;
+    }
+    let over = late.iter().filter(|&&l| l > 1_000).count();
+    late.sort_unstable();
+    let suffix = core::str::from_utf8(suffix).unwrap_or("");
+    println!(
+        "bench: timer_wakeup_latency_us{suffix} median {} worst {} over_1ms {over}",
+        late[WAKEUPS / 2],
+        late[WAKEUPS - 1]
+    );
+    0
 }

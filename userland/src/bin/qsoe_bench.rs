@@ -19,7 +19,6 @@ use libqsoe::neutrino::{
 };
 use libqsoe::println;
 use libqsoe::taskman::{self, SpawnOptions};
-use libqsoe::time::{monotonic_ns, sleep_until};
 use libqsoe::Pid;
 use qsoe_userland::cycles;
 
@@ -63,29 +62,20 @@ fn run() -> Result<(), &'static str> {
     timer_wakeup()
 }
 
-/// Sleeps of 1 ms, each woken by taskman's timer path (RTC alarm, the
-/// request loop, the sleeper's reply object).
-const WAKEUPS: usize = 1_000;
-
-/// How late 1,000 wakeups from 1 ms sleeps are, in µs of host time: the
-/// median and the worst. Not in the exact boot, whose instruction-counted
-/// time the board's clock alarm does not follow.
+/// Wakeup latency, measured by a sleeper on taskman's core (0) and, with
+/// more than one core, by one on core 1 (whose wakeup needs an IPI). Not
+/// in the exact boot, whose instruction-counted time the board's clock
+/// alarm does not follow.
 fn timer_wakeup() -> Result<(), &'static str> {
     if qsoe_userland::counts_instructions() {
         return Ok(());
     }
-    let mut late = [0u64; WAKEUPS];
-    for l in late.iter_mut() {
-        let deadline = monotonic_ns() + 1_000_000;
-        sleep_until(deadline).map_err(|_| "sleep")?;
-        *l = monotonic_ns().saturating_sub(deadline) / 1_000;
+    let cross = (qsoe_userland::cores() > 1).then_some((&b"_cross_core"[..], 1));
+    for (suffix, core) in [(&b""[..], 0)].into_iter().chain(cross) {
+        let sleeper =
+            spawn(&[b"bench-peer", b"sleep", suffix], core).map_err(|_| "spawn the sleeper")?;
+        wait_ok(sleeper)?;
     }
-    late.sort_unstable();
-    println!(
-        "bench: timer_wakeup_latency_us median {} worst {}",
-        late[WAKEUPS / 2],
-        late[WAKEUPS - 1]
-    );
     Ok(())
 }
 
