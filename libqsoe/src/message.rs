@@ -2,10 +2,10 @@
 //! registers.
 //!
 //! A message of at most four words travels in the registers alone and
-//! never touches the IPC buffer: the kernel copies it register to register
-//! (the IPC buffer stays cold), and copying it word by word (not through `memcpy`) is most of
-//! what `MsgSend` costs beyond a raw `seL4_Call`. Longer messages fill the
-//! IPC buffer behind the first four words.
+//! never touches the IPC buffer: the kernel copies it register to
+//! register, and copying it word by word (not through `memcpy`) is most
+//! of what `MsgSend` costs beyond a raw `seL4_Call`. Longer messages fill
+//! the IPC buffer behind the first four words.
 //!
 //! The byte shuffling is plain code, tested on the host; only what touches
 //! the IPC buffer is for the target.

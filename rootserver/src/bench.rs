@@ -25,8 +25,8 @@ pub fn run(tm: &mut Taskman) {
 /// The round trip everything else is measured against: `seL4_Call` to a
 /// passive server on the same core that answers with `seL4_ReplyRecv`,
 /// one message register each way (the kernel's slowpath: our kernels are
-/// built without the fastpath, see cmake/kernel-settings.cmake). Answers cycles
-/// per round trip.
+/// built without the fastpath, see cmake/kernel-settings.cmake). Answers
+/// cycles per round trip.
 pub fn raw_round_trip(tm: &mut Taskman) -> Result<u64, Error> {
     let endpoint = tm.objects.create(object::ENDPOINT, 0)?;
     let reply = tm.objects.create(object::REPLY, 0)?;

@@ -9,9 +9,8 @@
 //! notification rings (a pulse, or the thread's own wake-up after a reply
 //! that gave a client's context back). While it waits, a client's `Call`
 //! lends it the client's context, and the reply fused into `ReplyRecv`
-//! returns it. The thread
-//! keeps its own priority: a server runs at its own priority (its ceiling)
-//! on its client's time.
+//! returns it. The thread keeps its own priority: a server runs at its
+//! own priority (its ceiling) on its client's time.
 //!
 //! Two things leave such a thread *stranded*, running with no context at
 //! all: a client that `Send`s instead of `Call`ing (nothing is lent; seL4

@@ -73,7 +73,7 @@ impl HostSleeper {
 }
 
 /// `bench: host_sleep_latency_us median M worst W over_1ms N of S`.
-pub fn summary(mut late_us: Vec<u64>) -> Option<String> {
+fn summary(mut late_us: Vec<u64>) -> Option<String> {
     if late_us.is_empty() {
         return None;
     }

@@ -616,7 +616,7 @@ pub fn thread_pool() -> Outcome {
     Ok(())
 }
 
-/// Reads the pool's file `arg` times; answers how many reads failed.
+/// Reads the pool's file `reads` times; answers how many reads failed.
 extern "C" fn churn_reader(reads: usize) -> usize {
     let mut buf = [0u8; 8];
     (0..reads)
